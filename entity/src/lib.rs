@@ -1,0 +1,4 @@
+//! SeaORM entities of Bridgefund, one file per table. Entities know nothing of GraphQL: API types
+//! are built from them, so a column such as a password hash cannot leak by accident.
+
+pub mod audit_event;

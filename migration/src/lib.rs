@@ -1,0 +1,16 @@
+//! Database migrations, one file each, applied in order. A landed migration is history: it is
+//! never edited; a change is a new migration. Every migration has a `down`. Migrations do not use
+//! the `entity` crate, since entities change and history must not.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_audit_event;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_audit_event::Migration)]
+    }
+}

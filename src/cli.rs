@@ -1,0 +1,98 @@
+//! The command line: `serve` (the default), `migrate`, `schema`. Parses flags and environment
+//! into one `Config` and calls into the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+use tracing_subscriber::EnvFilter;
+
+use crate::app::{Application, shutdown_signal};
+use crate::config::{Config, LogFormat};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bridgefund",
+    version,
+    about = "GraphQL backend that runs grant funds for South-South cooperation"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve HTTP (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateAction {
+    /// Apply all pending migrations.
+    Up,
+    /// Roll back the last migration, or `--steps N` of them.
+    Down {
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let Cli { config, command } = cli;
+    match command.unwrap_or(Command::Serve) {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+        Command::Serve => {
+            init_logging(&config)?;
+            let app = Application::build(config).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate { action } => {
+            init_logging(&config)?;
+            let db = crate::db::connect(&config.database_url, 1).await?;
+            match action {
+                MigrateAction::Up => Migrator::up(&db, None).await.context("migrating up")?,
+                MigrateAction::Down { steps } => Migrator::down(&db, Some(steps))
+                    .await
+                    .context("migrating down")?,
+                MigrateAction::Status => {
+                    for migration in Migrator::get_migration_with_status(&db)
+                        .await
+                        .context("reading migration status")?
+                    {
+                        println!(
+                            "{:<10} {}",
+                            format!("{:?}", migration.status()),
+                            migration.name()
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(config: &Config) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&config.log).context("invalid log filter (--log)")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    result.map_err(|e| anyhow::anyhow!("could not set up logging: {e}"))
+}

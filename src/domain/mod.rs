@@ -1,0 +1,11 @@
+//! Pure rules: no database, no I/O, no async. This is where the product's rules live and where
+//! unit tests are cheapest.
+
+pub mod audit;
+pub mod country;
+pub mod email;
+pub mod locale;
+pub mod money;
+pub mod organization;
+pub mod sdg;
+pub mod usci;

@@ -1,0 +1,247 @@
+//! The HTTP surface: `/graphql` (POST for operations, GET for GraphiQL), `/health`, `/ready`, and
+//! the layers every request passes: request id, tracing, timeout, CORS, body limit.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_graphql::http::{GraphiQLSource, MultipartOptions};
+use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, Response as GqlResponse};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::TryStreamExt;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::ErrorCode;
+use crate::graphql::errors::finish_response;
+use crate::graphql::limits::coded;
+
+/// Data every GraphQL request carries: who is calling from where, and the id of the request.
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub client_addr: Option<SocketAddr>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let config = &state.context.config;
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                tracing::info_span!(
+                    "http",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = request_id_of(request),
+                )
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout(),
+        ))
+        .layer(cors(&config.cors_origins));
+
+    Router::new()
+        .route("/graphql", get(graphiql).post(graphql))
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .layer(layers)
+        .with_state(state)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(Any)
+    } else {
+        let origins: Vec<HeaderValue> = origins
+            .iter()
+            .filter(|o| !o.is_empty())
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        layer.allow_origin(AllowOrigin::list(origins))
+    }
+}
+
+fn request_id_of(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let context = &state.context;
+    match crate::db::check_ready(&context.db, &context.config.database_url).await {
+        Ok(()) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn graphiql(State(state): State<AppState>) -> Response {
+    if state.context.config.graphiql_enabled() {
+        Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
+    let GraphqlBody { batch, meta } = body;
+    let max_batch = state.context.config.graphql.max_batch;
+    let response = match batch {
+        BatchRequest::Batch(requests) if max_batch == 0 => {
+            let _ = requests;
+            refuse(&meta, "batched requests are turned off")
+        }
+        BatchRequest::Batch(requests) if requests.len() > max_batch => refuse(
+            &meta,
+            &format!(
+                "a batch may hold at most {max_batch} operations; this one holds {}",
+                requests.len()
+            ),
+        ),
+        batch => {
+            let batch = batch.data(meta.clone());
+            state.schema.execute_batch(batch).await
+        }
+    };
+    let response = match response {
+        BatchResponse::Single(mut one) => {
+            finish_response(&mut one, &meta.request_id);
+            BatchResponse::Single(one)
+        }
+        BatchResponse::Batch(mut many) => {
+            for one in &mut many {
+                finish_response(one, &meta.request_id);
+            }
+            BatchResponse::Batch(many)
+        }
+    };
+    Json(response).into_response()
+}
+
+fn refuse(meta: &RequestMeta, message: &str) -> BatchResponse {
+    let mut response = GqlResponse::from_errors(vec![coded(message, ErrorCode::LimitExceeded)]);
+    finish_response(&mut response, &meta.request_id);
+    BatchResponse::Single(response)
+}
+
+/// The GraphQL request body, read with our limits. The stock extractor reads without a limit and
+/// with default multipart options; this one answers 413 past the configured size.
+pub struct GraphqlBody {
+    pub batch: BatchRequest,
+    pub meta: RequestMeta,
+}
+
+impl FromRequest<AppState> for GraphqlBody {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.context.config.body_limit;
+        let meta = RequestMeta {
+            request_id: request_id_of(&request),
+            client_addr: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        };
+        let declared_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > limit as u64) {
+            return Err(too_large(limit));
+        }
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+
+        // A body sent in chunks has no declared length: count while reading, and remember that
+        // the limit (not the client) ended the stream.
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&exceeded);
+        let body = Body::new(http_body_util::Limited::new(request.into_body(), limit));
+        let stream = body.into_data_stream().map_err(move |error| {
+            if error
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                flag.store(true, Ordering::Relaxed);
+            }
+            std::io::Error::other("request body could not be read")
+        });
+        let reader = tokio_util::io::StreamReader::new(stream).compat();
+        let options = MultipartOptions::default()
+            .max_file_size(limit)
+            .max_num_files(16);
+        match async_graphql::http::receive_batch_body(content_type, reader, options).await {
+            Ok(batch) => Ok(GraphqlBody { batch, meta }),
+            Err(ParseRequestError::PayloadTooLarge) => Err(too_large(limit)),
+            Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
+            Err(error) => Err(bad_request(&error.to_string())),
+        }
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Json(error_body(
+            &format!("the request body is larger than {limit} bytes"),
+            ErrorCode::LimitExceeded,
+        )),
+    )
+        .into_response()
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(error_body(
+            &format!("not a GraphQL request: {message}"),
+            ErrorCode::BadUserInput,
+        )),
+    )
+        .into_response()
+}
+
+fn error_body(message: &str, code: ErrorCode) -> serde_json::Value {
+    serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }]
+    })
+}

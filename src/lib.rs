@@ -1,0 +1,18 @@
+//! Bridgefund: a GraphQL backend that runs grant funds for South-South cooperation.
+//!
+//! Data flows one way: `graphql → service → domain`, and `service → entity`. The application is
+//! built here (not in `main`) so that integration tests start exactly what production runs.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod service;
+
+pub use app::{AppContext, Application};
+pub use config::Config;

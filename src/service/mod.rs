@@ -1,0 +1,5 @@
+//! Use cases: one function per action, each one database transaction. Services decide who may do
+//! what to which object, apply the domain rules, and write the audit trail and the outbox in the
+//! same transaction as the change.
+
+pub mod audit;
