@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::graphql::{AppSchema, build_schema};
+use crate::notify::transport::Transport;
+use crate::notify::{Notifier, worker::Worker};
 
 /// What every use case needs: the database, the time, and the settings.
 #[derive(Clone)]
@@ -22,6 +24,32 @@ pub struct AppContext {
     pub db: DatabaseConnection,
     pub clock: Clock,
     pub config: Arc<Config>,
+    pub notifier: Arc<Notifier>,
+    /// Where the worker delivers email.
+    pub mail: Arc<Transport>,
+}
+
+impl AppContext {
+    /// Connects to the database and sets up email, without migrating or listening: what the
+    /// standalone worker needs.
+    pub async fn connect(
+        config: Config,
+        clock: Clock,
+        transport: Option<Transport>,
+    ) -> anyhow::Result<Self> {
+        let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        let transport = match transport {
+            Some(transport) => transport,
+            None => Transport::from_config(&config)?,
+        };
+        Ok(AppContext {
+            db,
+            clock,
+            notifier: Arc::new(Notifier::new(&config.mail.from)?),
+            mail: Arc::new(transport),
+            config: Arc::new(config),
+        })
+    }
 }
 
 /// State of the HTTP handlers.
@@ -43,19 +71,32 @@ impl Application {
 
     /// Builds the application with a given time source (tests pass a manual clock).
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<Self> {
+        Self::build_with(config, clock, None).await
+    }
+
+    /// Builds the application with a given time source and, optionally, an email transport other
+    /// than the configured one (tests pass the memory transport).
+    pub async fn build_with(
+        config: Config,
+        clock: Clock,
+        transport: Option<Transport>,
+    ) -> anyhow::Result<Self> {
         config.check_production()?;
-        let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
-        Migrator::up(&db, None)
+        let listen = config.listen;
+        // Migrate on a connection of its own, closed before the pool opens: no pooled SQLite
+        // connection can then have read the schema half-way through the migrations.
+        let migrating = crate::db::connect(&config.database_url, 1).await?;
+        Migrator::up(&migrating, None)
             .await
             .context("could not apply the database migrations")?;
-        let listener = TcpListener::bind(config.listen)
+        migrating
+            .close()
             .await
-            .with_context(|| format!("could not listen on {}", config.listen))?;
-        let context = AppContext {
-            db,
-            clock,
-            config: Arc::new(config),
-        };
+            .context("could not close the migration connection")?;
+        let context = AppContext::connect(config, clock, transport).await?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("could not listen on {listen}"))?;
         let schema = build_schema(&context.config, context.clone());
         Ok(Application {
             listener,
@@ -85,6 +126,13 @@ impl Application {
         let stop = CancellationToken::new();
         tracing::info!(address = %listener.local_addr()?, "serving");
 
+        let worker = if state.context.config.mail.worker_enabled {
+            let worker = Worker::new(state.context.clone(), Arc::clone(&state.context.mail))?;
+            Some(tokio::spawn(worker.run(stop.clone())))
+        } else {
+            None
+        };
+
         let router = crate::http::router(state);
         let server = axum::serve(
             listener,
@@ -95,6 +143,7 @@ impl Application {
 
         tokio::select! {
             result = &mut server => {
+                stop.cancel();
                 return result.context("the HTTP server task failed")?.context("the HTTP server failed");
             }
             () = shutdown => {}
@@ -109,6 +158,9 @@ impl Application {
                 tracing::warn!(?grace, "in-flight requests did not finish in time");
                 server.abort();
             }
+        }
+        if let Some(worker) = worker {
+            worker.await.context("the email worker task failed")?;
         }
         tracing::info!("stopped");
         Ok(())

@@ -6,8 +6,12 @@ use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use tracing_subscriber::EnvFilter;
 
-use crate::app::{Application, shutdown_signal};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{AppContext, Application, shutdown_signal};
+use crate::clock::Clock;
 use crate::config::{Config, LogFormat};
+use crate::notify::worker::Worker;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +38,8 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Deliver queued email until stopped, without serving HTTP.
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +66,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config)?;
             let app = Application::build(config).await?;
             app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Worker => {
+            init_logging(&config)?;
+            config.check_production()?;
+            let context = AppContext::connect(config, Clock::system(), None).await?;
+            let worker = Worker::new(context.clone(), context.mail.clone())?;
+            let stop = CancellationToken::new();
+            let running = tokio::spawn(worker.run(stop.clone()));
+            shutdown_signal().await;
+            stop.cancel();
+            running.await.context("the email worker task failed")
         }
         Command::Migrate { action } => {
             init_logging(&config)?;

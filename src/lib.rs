@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod notify;
 pub mod service;
 
 pub use app::{AppContext, Application};

@@ -2,3 +2,4 @@
 //! are built from them, so a column such as a password hash cannot leak by accident.
 
 pub mod audit_event;
+pub mod email_outbox;

@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -218,6 +220,9 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     config.jwt_secret = None;
     config.mail.smtp_url = None;
     config.mail.mail_dir = None;
+    // Tests deliver deterministically with `TestApp::deliver_mail`; some turn the worker on.
+    config.mail.worker_enabled = false;
+    config.mail.poll_interval_ms = 50;
     config
 }
 
@@ -255,7 +260,10 @@ impl TestApp {
         let mut config = test_config(&db.url, data_dir.path());
         configure(&mut config);
         let clock = Clock::manual(start_time());
-        let app = Application::build_with_clock(config, clock.clone())
+        // Email goes to memory unless the test configured an SMTP server or a mail folder.
+        let transport = (config.mail.smtp_url.is_none() && config.mail.mail_dir.is_none())
+            .then(bridgefund::notify::transport::Transport::memory);
+        let app = Application::build_with(config, clock.clone(), transport)
             .await
             .expect("application starts");
         let addr = app.local_addr();
@@ -296,6 +304,20 @@ impl TestApp {
         let response = request.send().await.expect("request reaches the server");
         assert_eq!(response.status(), 200, "GraphQL answers 200");
         response.json().await.expect("JSON response")
+    }
+
+    /// Runs one delivery round of the email worker.
+    pub async fn deliver_mail(&self) -> bridgefund::notify::worker::DeliveryReport {
+        bridgefund::notify::worker::Worker::new(self.context.clone(), self.context.mail.clone())
+            .expect("worker")
+            .deliver_due(None)
+            .await
+            .expect("delivery round")
+    }
+
+    /// Messages the memory transport received.
+    pub fn sent_mail(&self) -> Vec<bridgefund::notify::transport::CapturedEmail> {
+        self.context.mail.captured()
     }
 
     /// Asks the application to stop and waits until it has.

@@ -1,0 +1,314 @@
+//! Email templates: one set per kind, in English and Simplified Chinese, plain text and HTML,
+//! rendered with minijinja from the files in `templates/email` (compiled into the binary, so a
+//! deployment cannot miss one). HTML values are escaped; subjects are one line, so no header can
+//! be injected through a name or a subject.
+
+use std::fmt;
+use std::str::FromStr;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::domain::locale::Locale;
+
+/// What a message is about. Stored in the outbox as its `as_str` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmailKind {
+    Test,
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl EmailKind {
+    pub const ALL: [EmailKind; 3] = [
+        EmailKind::Test,
+        EmailKind::VerifyEmail,
+        EmailKind::PasswordReset,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::Test => "test",
+            EmailKind::VerifyEmail => "verify_email",
+            EmailKind::PasswordReset => "password_reset",
+        }
+    }
+
+    /// Messages that carry a secret (a sign-in link) are never shown through the API.
+    pub fn carries_secret(self) -> bool {
+        matches!(self, EmailKind::VerifyEmail | EmailKind::PasswordReset)
+    }
+}
+
+impl fmt::Display for EmailKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown email kind `{0}`")]
+pub struct UnknownEmailKind(pub String);
+
+impl FromStr for EmailKind {
+    type Err = UnknownEmailKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EmailKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| UnknownEmailKind(s.to_owned()))
+    }
+}
+
+/// A message ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+macro_rules! template_files {
+    ($($kind:literal),* $(,)?) => {
+        &[
+            ("layout.html", include_str!("../../templates/email/layout.html")),
+            $(
+                (concat!($kind, ".en.subject"), include_str!(concat!("../../templates/email/", $kind, ".en.subject"))),
+                (concat!($kind, ".en.txt"), include_str!(concat!("../../templates/email/", $kind, ".en.txt"))),
+                (concat!($kind, ".en.html"), include_str!(concat!("../../templates/email/", $kind, ".en.html"))),
+                (concat!($kind, ".zh-CN.subject"), include_str!(concat!("../../templates/email/", $kind, ".zh-CN.subject"))),
+                (concat!($kind, ".zh-CN.txt"), include_str!(concat!("../../templates/email/", $kind, ".zh-CN.txt"))),
+                (concat!($kind, ".zh-CN.html"), include_str!(concat!("../../templates/email/", $kind, ".zh-CN.html"))),
+            )*
+        ]
+    };
+}
+
+const TEMPLATE_FILES: &[(&str, &str)] = template_files!["test", "verify_email", "password_reset"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {name} failed to render: {source}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
+/// Renders messages. Built once at start; cheap to share.
+pub struct Renderer {
+    env: Environment<'static>,
+}
+
+impl Renderer {
+    pub fn new() -> Result<Self, RenderError> {
+        let mut env = Environment::new();
+        // A missing value is a bug in the caller, not an empty string in someone's inbox.
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Escaping follows the template name: `.html` escapes, text and subjects do not.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
+            } else {
+                minijinja::AutoEscape::None
+            }
+        });
+        for (name, source) in TEMPLATE_FILES {
+            env.add_template(name, source)
+                .map_err(|source| RenderError::Template {
+                    name: (*name).to_owned(),
+                    source,
+                })?;
+        }
+        Ok(Renderer { env })
+    }
+
+    /// Renders a message in the recipient's language, or in both (English first) when the
+    /// recipient has none.
+    pub fn render(
+        &self,
+        kind: EmailKind,
+        locale: Option<Locale>,
+        context: &impl Serialize,
+    ) -> Result<RenderedEmail, RenderError> {
+        let locales: &[Locale] = match locale {
+            Some(Locale::En) => &[Locale::En],
+            Some(Locale::ZhCn) => &[Locale::ZhCn],
+            None => &[Locale::En, Locale::ZhCn],
+        };
+        let context = Value::from_serialize(context);
+        let mut subjects = Vec::new();
+        let mut texts = Vec::new();
+        let mut sections = Vec::new();
+        for locale in locales {
+            let name = |part: &str| format!("{}.{}.{part}", kind.as_str(), locale.as_tag());
+            subjects.push(one_line(&self.render_one(&name("subject"), &context)?));
+            texts.push(self.render_one(&name("txt"), &context)?.trim().to_owned());
+            sections.push(Value::from_safe_string(
+                self.render_one(&name("html"), &context)?,
+            ));
+        }
+        let subject = subjects.join(" / ");
+        let html = self.render_one(
+            "layout.html",
+            &minijinja::context! {
+                lang => locale.unwrap_or(Locale::En).as_tag(),
+                subject => &subject,
+                sections => sections,
+            },
+        )?;
+        Ok(RenderedEmail {
+            subject,
+            text: texts.join("\n\n----------------------------------------\n\n") + "\n",
+            html,
+        })
+    }
+
+    fn render_one(&self, name: &str, context: &Value) -> Result<String, RenderError> {
+        let error = |source| RenderError::Template {
+            name: name.to_owned(),
+            source,
+        };
+        self.env
+            .get_template(name)
+            .map_err(error)?
+            .render(context)
+            .map_err(error)
+    }
+}
+
+/// Folds any line breaks or control characters into single spaces: a header value stays one line.
+pub fn one_line(text: &str) -> String {
+    text.split(|c: char| c.is_control())
+        .flat_map(str::split_whitespace)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn renderer() -> Renderer {
+        Renderer::new().expect("templates compile")
+    }
+
+    fn verify_context(name: &str) -> serde_json::Value {
+        json!({ "name": name, "link": "https://app.example.org/verify?token=abc&x=1", "expires_hours": 48 })
+    }
+
+    #[test]
+    fn every_kind_renders_in_both_languages() {
+        let renderer = renderer();
+        let context = json!({
+            "name": "Li Wei", "link": "https://x.example/a", "expires_hours": 48,
+            "expires_minutes": 30, "sent_at": "2027-01-01T00:00:00Z"
+        });
+        for kind in EmailKind::ALL {
+            for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {
+                let email = renderer.render(kind, locale, &context).unwrap();
+                assert!(!email.subject.is_empty() && !email.text.is_empty());
+                assert!(email.html.contains("<html"));
+            }
+        }
+    }
+
+    #[test]
+    fn english_recipients_get_english() {
+        let email = renderer()
+            .render(
+                EmailKind::VerifyEmail,
+                Some(Locale::En),
+                &verify_context("Ana"),
+            )
+            .unwrap();
+        assert_eq!(email.subject, "Confirm your email address for Bridgefund");
+        assert!(email.text.starts_with("Hello Ana,"));
+        assert!(!email.text.contains("您好"));
+        assert!(email.html.contains(r#"<html lang="en">"#));
+    }
+
+    #[test]
+    fn chinese_recipients_get_chinese() {
+        let email = renderer()
+            .render(
+                EmailKind::VerifyEmail,
+                Some(Locale::ZhCn),
+                &verify_context("李伟"),
+            )
+            .unwrap();
+        assert_eq!(email.subject, "请确认您在 Bridgefund 的邮箱地址");
+        assert!(email.text.starts_with("李伟，您好："));
+        assert!(!email.text.contains("Hello"));
+        assert!(email.html.contains(r#"<html lang="zh-CN">"#));
+    }
+
+    #[test]
+    fn recipients_without_a_locale_get_both_english_first() {
+        let email = renderer()
+            .render(
+                EmailKind::PasswordReset,
+                None,
+                &json!({"name": "Sam", "link": "https://x.example/r", "expires_minutes": 30}),
+            )
+            .unwrap();
+        assert_eq!(
+            email.subject,
+            "Reset your Bridgefund password / 重置您的 Bridgefund 密码"
+        );
+        let english = email.text.find("Hello Sam").unwrap();
+        let chinese = email.text.find("Sam，您好").unwrap();
+        assert!(english < chinese);
+        assert!(
+            email.html.find("Choose a new password").unwrap()
+                < email.html.find("设置新密码").unwrap()
+        );
+    }
+
+    #[test]
+    fn values_are_escaped_in_html_but_not_in_text() {
+        let email = renderer()
+            .render(
+                EmailKind::VerifyEmail,
+                Some(Locale::En),
+                &verify_context("<script>alert(1)</script>"),
+            )
+            .unwrap();
+        assert!(!email.html.contains("<script>"));
+        assert!(email.html.contains("&lt;script&gt;"));
+        assert!(email.html.contains("token=abc&amp;x=1"));
+        assert!(email.text.contains("Hello <script>alert(1)</script>,"));
+    }
+
+    #[test]
+    fn subjects_stay_on_one_line() {
+        assert_eq!(
+            one_line("Hi\r\nBcc: victim@example.org"),
+            "Hi Bcc: victim@example.org"
+        );
+        assert_eq!(one_line("  a \t b\u{0}c "), "a b c");
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_not_a_blank() {
+        let result = renderer().render(
+            EmailKind::VerifyEmail,
+            Some(Locale::En),
+            &json!({"name": "x"}),
+        );
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in EmailKind::ALL {
+            assert_eq!(kind.as_str().parse::<EmailKind>().unwrap(), kind);
+        }
+        assert!("nope".parse::<EmailKind>().is_err());
+        assert!(EmailKind::PasswordReset.carries_secret());
+        assert!(!EmailKind::Test.carries_secret());
+    }
+}
