@@ -12,6 +12,7 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::graphql::{AppSchema, build_schema};
@@ -27,6 +28,8 @@ pub struct AppContext {
     pub notifier: Arc<Notifier>,
     /// Where the worker delivers email.
     pub mail: Arc<Transport>,
+    /// Signs and checks access tokens.
+    pub tokens: Arc<TokenKeys>,
 }
 
 impl AppContext {
@@ -42,9 +45,11 @@ impl AppContext {
             Some(transport) => transport,
             None => Transport::from_config(&config)?,
         };
+        let secret = crate::auth::secret::load(config.jwt_secret.as_ref(), &config.data_dir)?;
         Ok(AppContext {
             db,
             clock,
+            tokens: Arc::new(TokenKeys::new(&secret)),
             notifier: Arc::new(Notifier::new(&config.mail.from)?),
             mail: Arc::new(transport),
             config: Arc::new(config),
@@ -94,6 +99,7 @@ impl Application {
             .await
             .context("could not close the migration connection")?;
         let context = AppContext::connect(config, clock, transport).await?;
+        bootstrap_admin(&context).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("could not listen on {listen}"))?;
@@ -164,6 +170,39 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Creates the first admin from the configuration when none exists yet.
+async fn bootstrap_admin(context: &AppContext) -> anyhow::Result<()> {
+    let config = &context.config;
+    let (Some(email), Some(password)) = (&config.admin_email, &config.admin_password) else {
+        return Ok(());
+    };
+    if crate::service::identity::admin_exists(context)
+        .await
+        .map_err(anyhow_of)?
+    {
+        return Ok(());
+    }
+    let email = email
+        .parse()
+        .map_err(|e| anyhow::anyhow!("BRIDGEFUND_ADMIN_EMAIL: {e}"))?;
+    let password =
+        crate::domain::identity::Password::parse(secrecy::ExposeSecret::expose_secret(password))
+            .map_err(|e| anyhow::anyhow!("BRIDGEFUND_ADMIN_PASSWORD: {e}"))?;
+    crate::service::identity::ensure_admin(context, &email, "Administrator", &password)
+        .await
+        .map_err(anyhow_of)?;
+    tracing::info!("created the first admin from the environment");
+    Ok(())
+}
+
+/// Command-line paths report service errors with their cause.
+pub fn anyhow_of(error: crate::error::AppError) -> anyhow::Error {
+    match error {
+        crate::error::AppError::Internal(cause) => anyhow::anyhow!("{cause:#}"),
+        other => anyhow::anyhow!("{other}"),
     }
 }
 

@@ -40,6 +40,25 @@ pub enum Command {
     Schema,
     /// Deliver queued email until stopped, without serving HTTP.
     Worker,
+    /// Manage administrators.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminAction {
+    /// Create a verified admin account (or make an existing account admin).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 8 characters. Prefer the environment variable to keep it out of shell history.
+        #[arg(long, env = "BRIDGEFUND_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +96,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             shutdown_signal().await;
             stop.cancel();
             running.await.context("the email worker task failed")
+        }
+        Command::Admin {
+            action:
+                AdminAction::Create {
+                    email,
+                    password,
+                    name,
+                },
+        } => {
+            init_logging(&config)?;
+            let email = email.parse().map_err(|e| anyhow::anyhow!("--email: {e}"))?;
+            let password = crate::domain::identity::Password::parse(&password)
+                .map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+            let name = crate::domain::identity::parse_person_name(&name)
+                .map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+            let db = crate::db::connect(&config.database_url, 1).await?;
+            Migrator::up(&db, None).await.context("migrating up")?;
+            db.close()
+                .await
+                .context("closing the migration connection")?;
+            let context = AppContext::connect(config, Clock::system(), None).await?;
+            let id = crate::service::identity::ensure_admin(&context, &email, &name, &password)
+                .await
+                .map_err(crate::app::anyhow_of)?;
+            println!("admin {email} ({id})");
+            Ok(())
         }
         Command::Migrate { action } => {
             init_logging(&config)?;

@@ -85,6 +85,20 @@ pub struct Config {
     )]
     pub jwt_secret: Option<SecretString>,
 
+    /// Email of the first admin, created at start when no admin exists yet (with
+    /// BRIDGEFUND_ADMIN_PASSWORD).
+    #[arg(long, env = "BRIDGEFUND_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+
+    /// Password of the first admin (see BRIDGEFUND_ADMIN_EMAIL).
+    #[arg(
+        long,
+        env = "BRIDGEFUND_ADMIN_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_password: Option<SecretString>,
+
     /// Origins allowed to call the API from a browser, comma-separated (`*` for any). Empty means
     /// same-origin only.
     #[arg(

@@ -24,6 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
+use crate::auth::Viewer;
 use crate::error::ErrorCode;
 use crate::graphql::errors::finish_response;
 use crate::graphql::limits::coded;
@@ -33,6 +34,7 @@ use crate::graphql::limits::coded;
 pub struct RequestMeta {
     pub request_id: String,
     pub client_addr: Option<SocketAddr>,
+    pub viewer: Viewer,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -175,6 +177,7 @@ impl FromRequest<AppState> for GraphqlBody {
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|info| info.0),
+            viewer: viewer_of(&request, state),
         };
         let declared_length = request
             .headers()
@@ -215,6 +218,29 @@ impl FromRequest<AppState> for GraphqlBody {
             Err(_) if exceeded.load(Ordering::Relaxed) => Err(too_large(limit)),
             Err(error) => Err(bad_request(&error.to_string())),
         }
+    }
+}
+
+/// The viewer named by the `Authorization: Bearer …` header, checked once per request.
+fn viewer_of(request: &Request, state: &AppState) -> Viewer {
+    let Some(header) = request.headers().get(header::AUTHORIZATION) else {
+        return Viewer::Anonymous;
+    };
+    let token = header.to_str().ok().and_then(|value| {
+        value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+    });
+    match token {
+        Some(token) => match state
+            .context
+            .tokens
+            .verify(token.trim(), state.context.clock.now())
+        {
+            Ok(claims) => Viewer::User(claims.sub),
+            Err(_) => Viewer::Rejected,
+        },
+        None => Viewer::Rejected,
     }
 }
 

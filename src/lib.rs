@@ -4,6 +4,7 @@
 //! built here (not in `main`) so that integration tests start exactly what production runs.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod notify;
+pub mod pagination;
 pub mod service;
 
 pub use app::{AppContext, Application};

@@ -110,3 +110,63 @@ async fn serve_stops_cleanly_on_sigterm() {
         .unwrap();
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test]
+async fn admin_create_makes_an_admin_who_can_sign_in() {
+    let db = TestDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = bridgefund(&db, dir.path())
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "Root@Example.org",
+            "--name",
+            "Root",
+        ])
+        .env("BRIDGEFUND_NEW_ADMIN_PASSWORD", "an admin password")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let app = common::TestApp::spawn_on(db, |_| {}).await;
+    let session = app.session("root@example.org", "an admin password").await;
+    let me = app
+        .graphql_as(
+            Some(&session.access),
+            "{ me { roles } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        common::data(&me)["me"]["roles"],
+        serde_json::json!(["ADMIN"])
+    );
+}
+
+#[tokio::test]
+async fn the_first_start_creates_the_admin_from_the_environment() {
+    let app = common::TestApp::spawn_with(|config| {
+        config.admin_email = Some("first@example.org".into());
+        config.admin_password = Some("first admin password".to_owned().into());
+    })
+    .await;
+    let session = app
+        .session("first@example.org", "first admin password")
+        .await;
+    let me = app
+        .graphql_as(
+            Some(&session.access),
+            "{ me { roles } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        common::data(&me)["me"]["roles"],
+        serde_json::json!(["ADMIN"])
+    );
+}

@@ -3,3 +3,8 @@
 
 pub mod audit_event;
 pub mod email_outbox;
+pub mod email_token;
+pub mod login_throttle;
+pub mod refresh_token;
+pub mod user_account;
+pub mod user_role;

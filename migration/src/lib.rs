@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_create_audit_event;
 mod m20261122_000002_create_email_outbox;
+mod m20261122_000003_create_identity;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_create_audit_event::Migration),
             Box::new(m20261122_000002_create_email_outbox::Migration),
+            Box::new(m20261122_000003_create_identity::Migration),
         ]
     }
 }

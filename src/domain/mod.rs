@@ -5,6 +5,7 @@ pub mod audit;
 pub mod country;
 pub mod email;
 pub mod email_delivery;
+pub mod identity;
 pub mod locale;
 pub mod money;
 pub mod organization;

@@ -1,7 +1,10 @@
 //! The GraphQL API: the schema stitched from one query and one mutation object per area, and the
 //! protections every request passes through.
 
+pub mod context;
+pub mod email;
 pub mod errors;
+pub mod identity;
 pub mod limits;
 pub mod pagination;
 pub mod system;
@@ -13,10 +16,18 @@ use crate::app::AppContext;
 use crate::config::Config;
 
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(system::SystemQuery);
+pub struct QueryRoot(
+    system::SystemQuery,
+    identity::IdentityQuery,
+    email::EmailQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(system::SystemMutation);
+pub struct MutationRoot(
+    system::SystemMutation,
+    identity::IdentityMutation,
+    email::EmailMutation,
+);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -3,3 +3,5 @@
 //! same transaction as the change.
 
 pub mod audit;
+pub mod email_outbox;
+pub mod identity;

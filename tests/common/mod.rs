@@ -30,8 +30,15 @@ pub struct TestDb {
 }
 
 enum TestDbKind {
-    Sqlite { _dir: tempfile::TempDir },
-    Postgres { admin_url: String, name: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another handle on a database some other `TestDb` owns.
+    Shared,
 }
 
 impl TestDb {
@@ -50,7 +57,7 @@ impl TestDb {
     }
 
     pub fn is_postgres(&self) -> bool {
-        matches!(self.kind, TestDbKind::Postgres { .. })
+        self.url.starts_with("postgres")
     }
 
     /// The SQLite file, for tests that take it away.
@@ -67,6 +74,7 @@ impl TestDb {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
+            TestDbKind::Shared => panic!("only the owner takes a database away"),
             TestDbKind::Postgres { admin_url, name } => {
                 let admin = connect_one(admin_url).await;
                 admin
@@ -74,6 +82,14 @@ impl TestDb {
                     .await
                     .expect("drop test database");
             }
+        }
+    }
+
+    /// The same database for a second application instance. Only the original drops it.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            kind: TestDbKind::Shared,
         }
     }
 
@@ -218,6 +234,8 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     config.shutdown_grace_secs = 10;
     config.cors_origins = Vec::new();
     config.jwt_secret = None;
+    config.admin_email = None;
+    config.admin_password = None;
     config.mail.smtp_url = None;
     config.mail.mail_dir = None;
     // Tests deliver deterministically with `TestApp::deliver_mail`; some turn the worker on.
@@ -342,6 +360,95 @@ impl TestApp {
             Some(server) => server.await.expect("server task"),
             None => Ok(()),
         }
+    }
+}
+
+/// A signed-in test user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn register(&self, email: &str, locale: &str) -> Value {
+        self.graphql(
+            "mutation($input: RegisterInput!) { register(input: $input) { id email locale emailVerified } }",
+            json!({ "input": { "email": email, "name": "Test Person", "locale": locale, "password": PASSWORD } }),
+        )
+        .await
+    }
+
+    /// The token in the newest link emailed to `to` (delivering what is due first).
+    pub async fn emailed_token(&self, to: &str) -> String {
+        self.deliver_mail().await;
+        let sent = self.sent_mail();
+        let message = sent
+            .iter()
+            .rev()
+            .find(|m| m.to == to)
+            .unwrap_or_else(|| panic!("no email to {to}"));
+        let parsed = mail_parser::MessageParser::default()
+            .parse(message.raw.as_bytes())
+            .expect("parsable email");
+        let text = parsed.body_text(0).expect("text body").into_owned();
+        let start = text.find("token=").expect("a link with a token") + "token=".len();
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.graphql(
+            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken refreshToken user { id } } }",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers, verifies and signs in a user.
+    pub async fn user(&self, email: &str) -> Session {
+        data(&self.register(email, "en").await);
+        let token = self.emailed_token(&email.to_lowercase()).await;
+        data(
+            &self
+                .graphql(
+                    "mutation($t: String!) { verifyEmail(token: $t) }",
+                    json!({ "t": token }),
+                )
+                .await,
+        );
+        self.session(email, PASSWORD).await
+    }
+
+    pub async fn session(&self, email: &str, password: &str) -> Session {
+        let response = self.login(email, password).await;
+        let login = &data(&response)["login"];
+        Session {
+            id: login["user"]["id"].as_str().expect("id").to_owned(),
+            email: email.to_owned(),
+            access: login["accessToken"].as_str().expect("token").to_owned(),
+            refresh: login["refreshToken"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    /// An admin, created as `bridgefund admin create` does, and signed in.
+    pub async fn admin(&self) -> Session {
+        let email = "admin@bridgefund.test";
+        bridgefund::service::identity::ensure_admin(
+            &self.context,
+            &email.parse().expect("email"),
+            "Admin",
+            &bridgefund::domain::identity::Password::parse(PASSWORD).expect("password"),
+        )
+        .await
+        .expect("admin created");
+        self.session(email, PASSWORD).await
     }
 }
 

@@ -1,0 +1,124 @@
+//! The outbox as admins see it: listing messages by status, and sending a failed or dead message
+//! again.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use entity::email_outbox::{self, Column, Entity as Outbox};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::AppContext;
+use crate::auth::Viewer;
+use crate::db::begin_write;
+use crate::domain::email_delivery::EmailStatus;
+use crate::error::{AppError, AppResult};
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::service::audit::{self, AuditActor, AuditTarget};
+use crate::service::identity::require_admin;
+
+/// The sort key of the listing, as cursor text that sorts like the column.
+fn cursor_of(message: &email_outbox::Model) -> Cursor {
+    Cursor {
+        key: message
+            .created_at
+            .to_rfc3339_opts(SecondsFormat::Micros, true),
+        id: message.id,
+    }
+}
+
+/// Messages newest first, optionally only those in the given statuses.
+pub async fn list(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    statuses: &[EmailStatus],
+    page: &PageRequest,
+) -> AppResult<Page<email_outbox::Model>> {
+    require_admin(ctx, viewer).await?;
+    let mut filter = Condition::all();
+    if !statuses.is_empty() {
+        filter = filter.add(Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+    }
+    let total = Outbox::find().filter(filter.clone()).count(&ctx.db).await?;
+    let mut query = Outbox::find().filter(filter);
+    if let Some(after) = &page.after {
+        let key: DateTime<Utc> = DateTime::parse_from_rfc3339(&after.key)
+            .map_err(|_| AppError::bad_input("after", "after is not a cursor of this list"))?
+            .with_timezone(&Utc);
+        query = query.filter(
+            Condition::any().add(Column::CreatedAt.lt(key)).add(
+                Condition::all()
+                    .add(Column::CreatedAt.eq(key))
+                    .add(Column::Id.lt(after.id)),
+            ),
+        );
+    }
+    let rows = query
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(page.limit + 1)
+        .all(&ctx.db)
+        .await?;
+    let rows = rows.into_iter().map(|m| (cursor_of(&m), m)).collect();
+    Ok(Page::from_rows(rows, page, total))
+}
+
+/// Puts a `FAILED` or `DEAD` message back in the queue, due now, with a fresh count of attempts.
+pub async fn retry(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+) -> AppResult<email_outbox::Model> {
+    require_admin(ctx, viewer).await?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let message = Outbox::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("email message"))?;
+    let status: EmailStatus = message
+        .status
+        .parse()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    if !status.can_retry() {
+        return Err(AppError::InvalidState(format!(
+            "a {status} message cannot be retried; only FAILED or DEAD ones"
+        )));
+    }
+    let updated = Outbox::update_many()
+        .col_expr(Column::Status, Expr::value(EmailStatus::Pending.as_str()))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(status.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the message changed meanwhile; reload it".into(),
+        ));
+    }
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "email.retry",
+        AuditTarget {
+            kind: "email_message",
+            id: Some(id),
+        },
+        Some(json!({ "status": status.as_str(), "attempts": message.attempts })),
+        Some(json!({ "status": "PENDING", "attempts": 0 })),
+    )
+    .await?;
+    let message = Outbox::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("email message"))?;
+    txn.commit().await?;
+    Ok(message)
+}
