@@ -134,7 +134,9 @@ async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
             ),
         ),
         batch => {
-            let batch = batch.data(meta.clone());
+            let batch = batch.data(meta.clone()).data(std::sync::Arc::new(
+                crate::graphql::loaders::Loaders::new(&state.context),
+            ));
             state.schema.execute_batch(batch).await
         }
     };

@@ -4,7 +4,11 @@
 pub mod audit_event;
 pub mod email_outbox;
 pub mod email_token;
+pub mod host_country_registration;
 pub mod login_throttle;
+pub mod organization;
+pub mod organization_invitation;
+pub mod organization_member;
 pub mod refresh_token;
 pub mod user_account;
 pub mod user_role;

@@ -89,6 +89,7 @@ pub enum OpaqueKind {
     Refresh,
     VerifyEmail,
     PasswordReset,
+    Invitation,
 }
 
 impl OpaqueKind {
@@ -97,6 +98,7 @@ impl OpaqueKind {
             OpaqueKind::Refresh => "bfr_",
             OpaqueKind::VerifyEmail => "bfv_",
             OpaqueKind::PasswordReset => "bfp_",
+            OpaqueKind::Invitation => "bfi_",
         }
     }
 }

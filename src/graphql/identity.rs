@@ -10,6 +10,7 @@ use crate::domain::identity::{GlobalRole, Password, parse_person_name};
 use crate::domain::locale::Locale;
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
+use crate::graphql::organization::Organization;
 use crate::service::identity::{self, ProfileChange, Registration, Session};
 
 /// Roles held across the whole system.
@@ -60,13 +61,34 @@ impl User {
         self.0.email_verified_at.is_some()
     }
 
-    async fn roles(&self, ctx: &Context<'_>) -> AppResult<Vec<Role>> {
+    /// The global roles; shown only to the user themself.
+    async fn roles(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<Role>>> {
         let request = request(ctx);
-        Ok(identity::global_roles(&request.app.db, self.0.id)
-            .await?
-            .into_iter()
-            .map(Role::from)
-            .collect())
+        if request.viewer.optional_user_id() != Some(self.0.id) {
+            return Ok(None);
+        }
+        Ok(Some(
+            identity::global_roles(&request.app.db, self.0.id)
+                .await?
+                .into_iter()
+                .map(Role::from)
+                .collect(),
+        ))
+    }
+
+    /// The organisations the user belongs to; shown only to the user themself.
+    async fn organizations(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<Organization>>> {
+        let request = request(ctx);
+        if request.viewer.optional_user_id() != Some(self.0.id) {
+            return Ok(None);
+        }
+        Ok(Some(
+            crate::service::organization::mine(request.app, &request.viewer)
+                .await?
+                .into_iter()
+                .map(Organization)
+                .collect(),
+        ))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

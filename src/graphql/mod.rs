@@ -6,6 +6,8 @@ pub mod email;
 pub mod errors;
 pub mod identity;
 pub mod limits;
+pub mod loaders;
+pub mod organization;
 pub mod pagination;
 pub mod system;
 pub mod types;
@@ -20,6 +22,7 @@ pub struct QueryRoot(
     system::SystemQuery,
     identity::IdentityQuery,
     email::EmailQuery,
+    organization::OrganizationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -27,6 +30,7 @@ pub struct MutationRoot(
     system::SystemMutation,
     identity::IdentityMutation,
     email::EmailMutation,
+    organization::OrganizationMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

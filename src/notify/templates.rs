@@ -17,13 +17,15 @@ pub enum EmailKind {
     Test,
     VerifyEmail,
     PasswordReset,
+    OrganizationInvitation,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 3] = [
+    pub const ALL: [EmailKind; 4] = [
         EmailKind::Test,
         EmailKind::VerifyEmail,
         EmailKind::PasswordReset,
+        EmailKind::OrganizationInvitation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,12 +33,16 @@ impl EmailKind {
             EmailKind::Test => "test",
             EmailKind::VerifyEmail => "verify_email",
             EmailKind::PasswordReset => "password_reset",
+            EmailKind::OrganizationInvitation => "organization_invitation",
         }
     }
 
     /// Messages that carry a secret (a sign-in link) are never shown through the API.
     pub fn carries_secret(self) -> bool {
-        matches!(self, EmailKind::VerifyEmail | EmailKind::PasswordReset)
+        matches!(
+            self,
+            EmailKind::VerifyEmail | EmailKind::PasswordReset | EmailKind::OrganizationInvitation
+        )
     }
 }
 
@@ -85,7 +91,12 @@ macro_rules! template_files {
     };
 }
 
-const TEMPLATE_FILES: &[(&str, &str)] = template_files!["test", "verify_email", "password_reset"];
+const TEMPLATE_FILES: &[(&str, &str)] = template_files![
+    "test",
+    "verify_email",
+    "password_reset",
+    "organization_invitation"
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -205,7 +216,8 @@ mod tests {
         let renderer = renderer();
         let context = json!({
             "name": "Li Wei", "link": "https://x.example/a", "expires_hours": 48,
-            "expires_minutes": 30, "sent_at": "2027-01-01T00:00:00Z"
+            "expires_minutes": 30, "sent_at": "2027-01-01T00:00:00Z",
+            "organization": "Green Bridge", "inviter": "Li Wei", "expires_days": 14
         });
         for kind in EmailKind::ALL {
             for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {

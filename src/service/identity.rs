@@ -154,7 +154,7 @@ async fn send_email_token(
             PASSWORD_RESET_LIFETIME,
             "reset-password",
         ),
-        EmailKind::Test => {
+        EmailKind::Test | EmailKind::OrganizationInvitation => {
             return Err(AppError::internal(anyhow::anyhow!(
                 "test messages carry no token"
             )));

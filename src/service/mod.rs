@@ -5,3 +5,4 @@
 pub mod audit;
 pub mod email_outbox;
 pub mod identity;
+pub mod organization;
