@@ -26,26 +26,41 @@ pub fn load(
         return Ok(SecretSlice::from(bytes.to_vec()));
     }
     let path = data_dir.join("jwt-secret");
-    if path.exists() {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read the signing secret {}", path.display()))?;
-        let bytes = STANDARD
-            .decode(text.trim())
-            .with_context(|| format!("{} does not hold a base64 secret", path.display()))?;
-        anyhow::ensure!(
-            bytes.len() >= MIN_SECRET_BYTES,
-            "{} holds a secret that is too short",
-            path.display()
-        );
-        return Ok(SecretSlice::from(bytes));
+    if !path.exists() {
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+        let mut bytes = vec![0_u8; 64];
+        rand::rng().fill_bytes(&mut bytes);
+        // Several processes may start at once (a server and workers): each writes its candidate
+        // to a file of its own and links it into place; the link is atomic and only the first
+        // succeeds, so every process ends up reading the same, complete secret.
+        let candidate = data_dir.join(format!(".jwt-secret.{}.tmp", uuid::Uuid::new_v4().simple()));
+        write_private(&candidate, &STANDARD.encode(&bytes))
+            .with_context(|| format!("cannot write the signing secret {}", candidate.display()))?;
+        let linked = std::fs::hard_link(&candidate, &path);
+        let _ = std::fs::remove_file(&candidate);
+        match linked {
+            Ok(()) => {
+                tracing::warn!(path = %path.display(), "generated a signing secret for development; set BRIDGEFUND_JWT_SECRET in production")
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("cannot write the signing secret {}", path.display())
+                });
+            }
+        }
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
-    let mut bytes = vec![0_u8; 64];
-    rand::rng().fill_bytes(&mut bytes);
-    write_private(&path, &STANDARD.encode(&bytes))
-        .with_context(|| format!("cannot write the signing secret {}", path.display()))?;
-    tracing::warn!(path = %path.display(), "generated a signing secret for development; set BRIDGEFUND_JWT_SECRET in production");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the signing secret {}", path.display()))?;
+    let bytes = STANDARD
+        .decode(text.trim())
+        .with_context(|| format!("{} does not hold a base64 secret", path.display()))?;
+    anyhow::ensure!(
+        bytes.len() >= MIN_SECRET_BYTES,
+        "{} holds a secret that is too short",
+        path.display()
+    );
     Ok(SecretSlice::from(bytes))
 }
 
@@ -80,6 +95,18 @@ mod tests {
             load(Some(&long), dir.path()).unwrap().expose_secret().len(),
             32
         );
+    }
+
+    #[test]
+    fn processes_starting_together_agree_on_one_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| load(None, dir.path()).unwrap().expose_secret().to_vec()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(secrets.windows(2).all(|pair| pair[0] == pair[1]));
     }
 
     #[test]
