@@ -559,6 +559,48 @@ async fn admins_see_the_outbox_without_secrets_and_retry_failures() {
 }
 
 #[tokio::test]
+async fn an_admin_sends_a_test_message_that_shows_its_body() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let user = app.user("someone@example.org").await;
+    let send = "mutation { sendTestEmail(to: \"ops@example.org\", locale: \"zh-CN\") { subject status bodyText carriesSecret } }";
+    assert_eq!(
+        error_code(&app.graphql_as(Some(&user.access), send, json!({})).await),
+        Some("FORBIDDEN")
+    );
+    let sent = app.graphql_as(Some(&admin.access), send, json!({})).await;
+    let message = &data(&sent)["sendTestEmail"];
+    assert_eq!(message["subject"], "Bridgefund 测试邮件");
+    assert_eq!(message["status"], "PENDING");
+    assert_eq!(message["carriesSecret"], false);
+    assert!(message["bodyText"].as_str().unwrap().contains("测试邮件"));
+    app.deliver_mail().await;
+    assert!(app.sent_mail().iter().any(|m| m.to == "ops@example.org"));
+}
+
+#[tokio::test]
+async fn registration_succeeds_while_the_mail_server_is_down_and_the_email_follows() {
+    let smtp = common::smtp::SmtpServer::down();
+    let app = TestApp::spawn_with(|config| {
+        config.mail.smtp_url = Some(smtp.url().into());
+        config.mail.backoff_base_secs = 1;
+        config.mail.smtp_timeout_secs = 5;
+    })
+    .await;
+    data(&app.register("patient@example.org", "en").await);
+    assert_eq!(app.deliver_mail().await.failed, 1);
+    smtp.come_up();
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(app.deliver_mail().await.sent, 1);
+    let received = smtp.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(received[0].to, ["patient@example.org"]);
+    assert_eq!(
+        received[0].parsed().subject(),
+        Some("Confirm your email address for Bridgefund")
+    );
+}
+
+#[tokio::test]
 async fn the_outbox_pages_with_cursors() {
     let app = app().await;
     let admin = app.admin().await;

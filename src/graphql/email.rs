@@ -139,6 +139,23 @@ pub struct EmailMutation;
 
 #[Object]
 impl EmailMutation {
+    /// Queues a test message to an address, in a language or both (admins only).
+    async fn send_test_email(
+        &self,
+        ctx: &Context<'_>,
+        to: String,
+        locale: Option<String>,
+    ) -> AppResult<EmailMessage> {
+        let to = to.parse().map_err(|e| AppError::bad_input("to", e))?;
+        let locale = locale
+            .map(|l| l.parse().map_err(|e| AppError::bad_input("locale", e)))
+            .transpose()?;
+        let request = request(ctx);
+        outbox::send_test(request.app, &request.viewer, &request.actor(), &to, locale)
+            .await
+            .map(EmailMessage)
+    }
+
     /// Sends a `FAILED` or `DEAD` message again (admins only).
     async fn retry_email(&self, ctx: &Context<'_>, id: ID) -> AppResult<EmailMessage> {
         let id = parse_id(&id, "id")?;

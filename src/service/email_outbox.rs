@@ -122,3 +122,58 @@ pub async fn retry(
     txn.commit().await?;
     Ok(message)
 }
+
+/// Queues a test message, so an admin can check that email reaches people.
+pub async fn send_test(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    to: &crate::domain::email::EmailAddress,
+    locale: Option<crate::domain::locale::Locale>,
+) -> AppResult<email_outbox::Model> {
+    require_admin(ctx, viewer).await?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let key = format!("test:{}", Uuid::now_v7());
+    let id = match crate::notify::enqueue(
+        &txn,
+        &ctx.notifier,
+        &ctx.clock,
+        crate::notify::EmailKind::Test,
+        crate::notify::Recipient {
+            address: to,
+            name: None,
+            locale,
+        },
+        &key,
+        &json!({ "name": to.as_str(), "sent_at": now.format("%Y-%m-%d %H:%M UTC").to_string() }),
+    )
+    .await?
+    {
+        crate::notify::Enqueued::New(id) => id,
+        crate::notify::Enqueued::AlreadyQueued => {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "a fresh test key was taken"
+            )));
+        }
+    };
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "email.send_test",
+        AuditTarget {
+            kind: "email_message",
+            id: Some(id),
+        },
+        None,
+        Some(json!({ "to": to.as_str() })),
+    )
+    .await?;
+    let message = Outbox::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("email message"))?;
+    txn.commit().await?;
+    Ok(message)
+}
