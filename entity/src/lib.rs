@@ -4,6 +4,9 @@
 pub mod audit_event;
 pub mod email_outbox;
 pub mod email_token;
+pub mod fund;
+pub mod fund_manager;
+pub mod fund_reviewer;
 pub mod host_country_registration;
 pub mod login_throttle;
 pub mod organization;

@@ -8,6 +8,7 @@ mod m20261122_000001_create_audit_event;
 mod m20261122_000002_create_email_outbox;
 mod m20261122_000003_create_identity;
 mod m20261122_000004_create_organization;
+mod m20261122_000005_create_fund;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_email_outbox::Migration),
             Box::new(m20261122_000003_create_identity::Migration),
             Box::new(m20261122_000004_create_organization::Migration),
+            Box::new(m20261122_000005_create_fund::Migration),
         ]
     }
 }

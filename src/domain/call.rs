@@ -158,7 +158,9 @@ pub struct CallSchedule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CallScheduleError {
     /// The window would be empty or reversed.
-    #[error("a call must close after it opens: it opens at {opens_at} and would close at {closes_at}")]
+    #[error(
+        "a call must close after it opens: it opens at {opens_at} and would close at {closes_at}"
+    )]
     ClosesBeforeOpening {
         /// The opening time.
         opens_at: DateTime<Utc>,
@@ -176,7 +178,9 @@ pub enum CallScheduleError {
         requested: DateTime<Utc>,
     },
     /// An open call's new deadline would already have passed.
-    #[error("an open call's new closing time must be in the future: {requested} is not after {now}")]
+    #[error(
+        "an open call's new closing time must be in the future: {requested} is not after {now}"
+    )]
     ClosingInThePast {
         /// The refused closing time.
         requested: DateTime<Utc>,
@@ -532,7 +536,7 @@ pub fn weighted_score_basis_points<K: AsRef<str>>(
 /// The sum is kept as `whole + fraction / lcm` where `lcm` is the least common multiple of the
 /// maximum scores. For 20 maximum scores of at most 100 the lcm is below 8.2 × 10^35 (the worst
 /// case is tested), so `10 × lcm` and every intermediate value fit in a `u128` with room to spare.
-fn normalised_basis_points(terms: impl Iterator<Item = (u32, u32, u32)> + Clone) -> u128 {
+fn normalised_basis_points(terms: impl Iterator<Item = (u32, u32, u32)> + Clone) -> u32 {
     let lcm = terms
         .clone()
         .fold(1_u128, |lcm, (_, _, max)| lcm_u128(lcm, u128::from(max)));
@@ -576,7 +580,8 @@ fn normalised_basis_points(terms: impl Iterator<Item = (u32, u32, u32)> + Clone)
     } else {
         false
     };
-    quotient + u128::from(round_up)
+    // Every score is at most its maximum, so the mean is at most a full score.
+    u32::try_from(quotient + u128::from(round_up)).unwrap_or(FULL_SCORE_BASIS_POINTS)
 }
 
 fn gcd_u128(mut a: u128, mut b: u128) -> u128 {
@@ -857,7 +862,12 @@ mod tests {
             Some(CallEvent::Open)
         );
         assert_eq!(
-            automatic_transition(CallStatus::Draft, &schedule, true, opens + Duration::days(3)),
+            automatic_transition(
+                CallStatus::Draft,
+                &schedule,
+                true,
+                opens + Duration::days(3)
+            ),
             Some(CallEvent::Open)
         );
     }
@@ -1069,9 +1079,7 @@ mod tests {
     #[test]
     fn a_rubric_has_one_to_twenty_criteria() {
         assert_eq!(Rubric::new(vec![]), Err(RubricError::NoCriteria));
-        let twenty: Vec<Criterion> = (0..20)
-            .map(|i| criterion(&format!("c{i}"), 1, 1))
-            .collect();
+        let twenty: Vec<Criterion> = (0..20).map(|i| criterion(&format!("c{i}"), 1, 1)).collect();
         assert_eq!(Rubric::new(twenty.clone()).unwrap().criteria().len(), 20);
         let mut twenty_one = twenty;
         twenty_one.push(criterion("c20", 1, 1));
@@ -1223,33 +1231,26 @@ mod tests {
 
     #[test]
     fn an_exact_half_basis_point_rounds_up() {
-        // 1/16 = 0.0625 → 625 bp exactly; 1/32 via weights: (1 × 1/16) / 2 = 312.5 bp → 313.
-        let exact = rubric(&[("a", 1, 16)]);
-        assert_eq!(weighted_score_basis_points(&exact, &[("a", 1)]), Ok(625));
-        let half = rubric(&[("a", 1, 16), ("b", 1, 1)]);
+        // 1/32 is 312.5 bp, decided by the fraction alone since the weights sum to one.
+        let one_weight = rubric(&[("a", 1, 32)]);
         assert_eq!(
-            weighted_score_basis_points(&half, &[("a", 1), ("b", 0)]),
+            weighted_score_basis_points(&one_weight, &[("a", 1)]),
             Ok(313)
         );
-        // 1/80 = 125 bp; (1 × 1/80) / 2... with weight 3 total: 1/80/3 = 41.666 → 42.
-        let third = rubric(&[("a", 1, 80), ("b", 2, 1)]);
+        // (1 × 1/16 + 1 × 0) / 2 is also 312.5 bp, decided by the remainder of the weights.
+        let two_weights = rubric(&[("a", 1, 16), ("b", 1, 1)]);
         assert_eq!(
-            weighted_score_basis_points(&third, &[("a", 1), ("b", 0)]),
-            Ok(42)
+            weighted_score_basis_points(&two_weights, &[("a", 1), ("b", 0)]),
+            Ok(313)
         );
     }
 
     #[test]
-    fn just_below_a_half_rounds_down_and_just_above_rounds_up() {
-        // 1/3 of 1/10000 below and above a half: 3 criteria so the fraction decides the rounding.
-        // Score = (2 × 1/3) / 2 = 3333.33… bp, and (1/3 + 1 × 1/2)/2 = 4166.66… bp.
-        let rubric = rubric(&[("a", 2, 3), ("b", 0 + 1, 2), ("c", 1, 1)]);
-        let score = weighted_score_basis_points(&rubric, &[("a", 1), ("b", 1), ("c", 0)]);
-        // (2/3 + 1/2) / 4 = 7/24 = 2916.66… → 2917
-        assert_eq!(score, Ok(2_917));
-        let score = weighted_score_basis_points(&rubric, &[("a", 2), ("b", 0), ("c", 0)]);
-        // (4/3) / 4 = 1/3 → 3333
-        assert_eq!(score, Ok(3_333));
+    fn a_quarter_basis_point_rounds_down_and_three_quarters_round_up() {
+        let rubric = rubric(&[("a", 1, 64)]);
+        // 1/64 = 156.25 bp and 3/64 = 468.75 bp.
+        assert_eq!(weighted_score_basis_points(&rubric, &[("a", 1)]), Ok(156));
+        assert_eq!(weighted_score_basis_points(&rubric, &[("a", 3)]), Ok(469));
     }
 
     #[test]
@@ -1300,11 +1301,22 @@ mod tests {
             .enumerate()
             .map(|(i, &max)| (format!("c{i}"), max - 1))
             .collect();
-        // Σ(1 - 1/m) / 20 computed by hand: 1 - (Σ 1/m) / 20 ≈ 1 - 0.01257… → 9874.3 → 9874.
-        let inverse_sum: f64 = maxima.iter().map(|&m| 1.0 / f64::from(m)).sum();
-        let approximate = (1.0 - inverse_sum / 20.0) * 10_000.0;
-        let score = weighted_score_basis_points(&rubric, &almost).unwrap();
-        assert!((f64::from(score) - approximate).abs() <= 0.5, "{score}");
+        // Σ((m - 1) / m) / 20 = 0.98268264… (checked with exact fractions elsewhere).
+        assert_eq!(weighted_score_basis_points(&rubric, &almost), Ok(9_827));
+
+        let weighted: Vec<Criterion> = maxima
+            .iter()
+            .zip(1..)
+            .map(|(&max, weight)| criterion(&format!("c{weight}"), weight, max))
+            .collect();
+        let rubric = Rubric::new(weighted).unwrap();
+        let halves: Vec<(String, u32)> = maxima
+            .iter()
+            .zip(1..)
+            .map(|(&max, weight)| (format!("c{weight}"), max / 2))
+            .collect();
+        // Σ(w × ⌊m / 2⌋ / m) / Σw with w = 1..=20 is 0.49364209…
+        assert_eq!(weighted_score_basis_points(&rubric, &halves), Ok(4_936));
     }
 
     #[test]
@@ -1349,7 +1361,10 @@ mod tests {
     #[test]
     fn a_score_above_the_criterion_maximum_is_refused() {
         let rubric = rubric(&[("a", 1, 5)]);
-        assert_eq!(weighted_score_basis_points(&rubric, &[("a", 5)]), Ok(10_000));
+        assert_eq!(
+            weighted_score_basis_points(&rubric, &[("a", 5)]),
+            Ok(10_000)
+        );
         let error = weighted_score_basis_points(&rubric, &[("a", 6)]).unwrap_err();
         assert_eq!(
             error,

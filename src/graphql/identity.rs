@@ -10,6 +10,7 @@ use crate::domain::identity::{GlobalRole, Password, parse_person_name};
 use crate::domain::locale::Locale;
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
+use crate::graphql::fund::FundRoleGrant;
 use crate::graphql::organization::Organization;
 use crate::service::identity::{self, ProfileChange, Registration, Session};
 
@@ -72,6 +73,21 @@ impl User {
                 .await?
                 .into_iter()
                 .map(Role::from)
+                .collect(),
+        ))
+    }
+
+    /// The roles the user holds in funds (manager, reviewer); shown only to the user themself.
+    async fn fund_roles(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<FundRoleGrant>>> {
+        let request = request(ctx);
+        if request.viewer.optional_user_id() != Some(self.0.id) {
+            return Ok(None);
+        }
+        Ok(Some(
+            crate::service::fund::roles_of(&request.app.db, self.0.id)
+                .await?
+                .into_iter()
+                .map(|(fund_id, role)| FundRoleGrant { fund_id, role })
                 .collect(),
         ))
     }

@@ -4,6 +4,7 @@
 pub mod context;
 pub mod email;
 pub mod errors;
+pub mod fund;
 pub mod identity;
 pub mod limits;
 pub mod loaders;
@@ -23,6 +24,7 @@ pub struct QueryRoot(
     identity::IdentityQuery,
     email::EmailQuery,
     organization::OrganizationQuery,
+    fund::FundQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -31,6 +33,7 @@ pub struct MutationRoot(
     identity::IdentityMutation,
     email::EmailMutation,
     organization::OrganizationMutation,
+    fund::FundMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

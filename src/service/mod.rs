@@ -4,5 +4,6 @@
 
 pub mod audit;
 pub mod email_outbox;
+pub mod fund;
 pub mod identity;
 pub mod organization;
