@@ -2,7 +2,9 @@
 //! unit tests are cheapest.
 
 pub mod audit;
+pub mod call;
 pub mod country;
+pub mod eligibility;
 pub mod email;
 pub mod email_delivery;
 pub mod identity;
