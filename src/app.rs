@@ -139,6 +139,8 @@ impl Application {
             None
         };
 
+        let scheduler = tokio::spawn(run_scheduler(state.context.clone(), stop.clone()));
+
         let router = crate::http::router(state);
         let server = axum::serve(
             listener,
@@ -168,8 +170,24 @@ impl Application {
         if let Some(worker) = worker {
             worker.await.context("the email worker task failed")?;
         }
+        scheduler.await.context("the scheduler task failed")?;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Opens and closes calls at their times until `stop`. Every change is a conditional update, so
+/// any number of instances may run it.
+async fn run_scheduler(context: AppContext, stop: CancellationToken) {
+    let interval = std::time::Duration::from_secs(context.config.scheduler_interval_secs.max(1));
+    while !stop.is_cancelled() {
+        if let Err(error) = crate::service::call::apply_schedule(&context).await {
+            tracing::error!(error = %error, "the call scheduler failed");
+        }
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = tokio::time::sleep(interval) => {}
+        }
     }
 }
 

@@ -139,6 +139,15 @@ pub struct Config {
     #[arg(long, env = "BRIDGEFUND_LOG", default_value = "info", global = true)]
     pub log: String,
 
+    /// How often the scheduler opens and closes calls at their times, in seconds.
+    #[arg(
+        long,
+        env = "BRIDGEFUND_SCHEDULER_INTERVAL_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub scheduler_interval_secs: u64,
+
     #[command(flatten)]
     pub graphql: GraphqlLimits,
 

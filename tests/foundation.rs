@@ -80,6 +80,7 @@ async fn production_refuses_development_defaults_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::test_config(&db.url, dir.path());
     config.production = true;
+    config.jwt_secret = None;
     let error = match bridgefund::Application::build(config).await {
         Ok(_) => panic!("production started with development defaults"),
         Err(error) => format!("{error:#}"),

@@ -2,6 +2,7 @@
 //! are built from them, so a column such as a password hash cannot leak by accident.
 
 pub mod audit_event;
+pub mod call;
 pub mod email_outbox;
 pub mod email_token;
 pub mod fund;

@@ -9,6 +9,7 @@ mod m20261122_000002_create_email_outbox;
 mod m20261122_000003_create_identity;
 mod m20261122_000004_create_organization;
 mod m20261122_000005_create_fund;
+mod m20261122_000006_create_call;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_create_identity::Migration),
             Box::new(m20261122_000004_create_organization::Migration),
             Box::new(m20261122_000005_create_fund::Migration),
+            Box::new(m20261122_000006_create_call::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! The GraphQL API: the schema stitched from one query and one mutation object per area, and the
 //! protections every request passes through.
 
+pub mod call;
 pub mod context;
 pub mod email;
 pub mod errors;
@@ -25,6 +26,7 @@ pub struct QueryRoot(
     email::EmailQuery,
     organization::OrganizationQuery,
     fund::FundQuery,
+    call::CallQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -34,6 +36,7 @@ pub struct MutationRoot(
     email::EmailMutation,
     organization::OrganizationMutation,
     fund::FundMutation,
+    call::CallMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

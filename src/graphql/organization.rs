@@ -41,6 +41,18 @@ impl From<DomainCategory> for ApplicantCategory {
     }
 }
 
+impl From<ApplicantCategory> for DomainCategory {
+    fn from(category: ApplicantCategory) -> Self {
+        match category {
+            ApplicantCategory::ChineseNgo => DomainCategory::ChineseNgo,
+            ApplicantCategory::InternationalNgo => DomainCategory::InternationalNgo,
+            ApplicantCategory::HostCountryNgo => DomainCategory::HostCountryNgo,
+            ApplicantCategory::Company => DomainCategory::Company,
+            ApplicantCategory::Other => DomainCategory::Other,
+        }
+    }
+}
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum OrganizationRole {
     Owner,

@@ -3,6 +3,7 @@
 //! same transaction as the change.
 
 pub mod audit;
+pub mod call;
 pub mod email_outbox;
 pub mod fund;
 pub mod identity;

@@ -233,7 +233,12 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     config.db_max_connections = 5;
     config.shutdown_grace_secs = 10;
     config.cors_origins = Vec::new();
-    config.jwt_secret = None;
+    // One secret for every instance of a test, as a deployment has.
+    config.jwt_secret = Some(
+        "integration-test-signing-secret-32-bytes+"
+            .to_owned()
+            .into(),
+    );
     config.admin_email = None;
     config.admin_password = None;
     config.mail.smtp_url = None;

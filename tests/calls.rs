@@ -1,0 +1,565 @@
+//! Calls for proposals: managers set them up within the fund's budget, the scheduler opens and
+//! closes them, anyone browses open ones, and organisations see exactly why they are eligible.
+
+mod common;
+
+use common::{Session, TestApp, data, error_code, start_time};
+use serde_json::{Value, json};
+
+const CREATE_FUND: &str = "mutation($input: FundInput!) { createFund(input: $input) { id } }";
+const CREATE_CALL: &str = "mutation($fund: ID!, $input: CallInput!) { createCall(fundId: $fund, input: $input) { id status } }";
+const OPEN: &str = "mutation($id: ID!) { openCall(id: $id) { status published } }";
+
+struct Setup {
+    app: TestApp,
+    admin: Session,
+    manager: Session,
+    fund: String,
+}
+
+async fn setup_on(app: TestApp) -> Setup {
+    let admin = app.admin().await;
+    let manager = app.user("manager@example.org").await;
+    let fund = app
+        .graphql_as(
+            Some(&admin.access),
+            CREATE_FUND,
+            json!({ "input": { "nameEn": "SSC Fund", "budget": { "amount": "10000000.00", "currency": "CNY" }, "managerIds": [manager.id] } }),
+        )
+        .await;
+    let fund = data(&fund)["createFund"]["id"].as_str().unwrap().to_owned();
+    Setup {
+        app,
+        admin,
+        manager,
+        fund,
+    }
+}
+
+async fn setup() -> Setup {
+    setup_on(TestApp::spawn().await).await
+}
+
+fn at(hours: i64) -> String {
+    (start_time() + chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+fn call_input(budget: &str) -> Value {
+    json!({
+        "titleEn": "Clean water in East Africa", "titleZh": "东非清洁饮水",
+        "opensAt": at(0), "closesAt": at(24 * 30),
+        "budget": { "amount": budget, "currency": "CNY" },
+        "minAward": { "amount": "100000", "currency": "CNY" },
+        "maxAward": { "amount": "500000", "currency": "CNY" },
+        "hostCountries": ["KE", "tz"], "sdgGoals": [6, 3],
+        "rubric": [
+            { "key": "relevance", "nameEn": "Relevance", "nameZh": "相关性", "weight": 2, "maxScore": 10 },
+            { "key": "feasibility", "nameEn": "Feasibility", "weight": 1, "maxScore": 5 }
+        ]
+    })
+}
+
+async fn create_call(s: &Setup, input: Value) -> Value {
+    s.app
+        .graphql_as(
+            Some(&s.manager.access),
+            CREATE_CALL,
+            json!({ "fund": s.fund, "input": input }),
+        )
+        .await
+}
+
+async fn open_call(s: &Setup) -> String {
+    let created = create_call(s, call_input("2000000")).await;
+    let id = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let opened = s
+        .app
+        .graphql_as(Some(&s.manager.access), OPEN, json!({ "id": id }))
+        .await;
+    assert_eq!(data(&opened)["openCall"]["status"], "OPEN");
+    id
+}
+
+async fn allocated(s: &Setup) -> String {
+    let fund = s
+        .app
+        .graphql_as(
+            Some(&s.admin.access),
+            "query($id: ID!) { fund(id: $id) { totals { allocated { amount } } } }",
+            json!({ "id": s.fund }),
+        )
+        .await;
+    data(&fund)["fund"]["totals"]["allocated"]["amount"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn drafts_are_private_and_open_calls_are_public() {
+    let s = setup().await;
+    let created = create_call(&s, call_input("2000000")).await;
+    let id = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lookup = "query($id: ID!) { call(id: $id) { title { en zh } status hostCountries sdgGoals budget { amount currency } rubric { key weight } eligibilityRules { kind } } }";
+    assert_eq!(
+        error_code(&s.app.graphql(lookup, json!({ "id": id })).await),
+        Some("NOT_FOUND")
+    );
+    let public_list = "{ calls { totalCount edges { node { id } } } }";
+    assert_eq!(
+        data(&s.app.graphql(public_list, json!({})).await)["calls"]["totalCount"],
+        0
+    );
+
+    s.app
+        .graphql_as(Some(&s.manager.access), OPEN, json!({ "id": id }))
+        .await;
+    let call = s.app.graphql(lookup, json!({ "id": id })).await;
+    assert_eq!(
+        data(&call)["call"],
+        json!({
+            "title": { "en": "Clean water in East Africa", "zh": "东非清洁饮水" }, "status": "OPEN",
+            "hostCountries": ["KE", "TZ"], "sdgGoals": [3, 6],
+            "budget": { "amount": "2000000.00", "currency": "CNY" },
+            "rubric": [{ "key": "relevance", "weight": 2 }, { "key": "feasibility", "weight": 1 }],
+            "eligibilityRules": [{ "kind": "NGO_ONLY" }]
+        })
+    );
+    let filtered = |filter: Value| {
+        let app = &s.app;
+        async move {
+            let response = app
+                .graphql(
+                    "query($f: CallFilterInput) { calls(filter: $f) { totalCount } }",
+                    json!({ "f": filter }),
+                )
+                .await;
+            data(&response)["calls"]["totalCount"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(filtered(json!({ "hostCountry": "KE" })).await, 1);
+    assert_eq!(filtered(json!({ "hostCountry": "UG" })).await, 0);
+    assert_eq!(filtered(json!({ "sdgGoal": 6 })).await, 1);
+    assert_eq!(filtered(json!({ "sdgGoal": 7 })).await, 0);
+    assert_eq!(
+        filtered(json!({ "applicantCategory": "HOST_COUNTRY_NGO" })).await,
+        1
+    );
+    assert_eq!(
+        filtered(json!({ "applicantCategory": "COMPANY" })).await,
+        0,
+        "no call is ever open to companies"
+    );
+    assert_eq!(
+        filtered(json!({ "fundId": s.fund, "statuses": ["OPEN"] })).await,
+        1
+    );
+    assert_eq!(filtered(json!({ "closesBefore": at(24) })).await, 0);
+}
+
+#[tokio::test]
+async fn managers_of_another_fund_and_outsiders_cannot_touch_a_call() {
+    let s = setup().await;
+    let other = s.app.user("other@example.org").await;
+    let created = create_call(&s, call_input("2000000")).await;
+    let id = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let not_theirs = s
+        .app
+        .graphql_as(
+            Some(&other.access),
+            CREATE_CALL,
+            json!({ "fund": s.fund, "input": call_input("1") }),
+        )
+        .await;
+    assert_eq!(error_code(&not_theirs), Some("FORBIDDEN"));
+    let draft = s
+        .app
+        .graphql_as(
+            Some(&other.access),
+            "query($id: ID!) { call(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&draft),
+        Some("NOT_FOUND"),
+        "a draft does not exist for outsiders"
+    );
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&other.access), OPEN, json!({ "id": id }))
+                .await
+        ),
+        Some("NOT_FOUND")
+    );
+    assert_eq!(
+        error_code(&s.app.graphql(OPEN, json!({ "id": id })).await),
+        Some("UNAUTHENTICATED")
+    );
+}
+
+#[tokio::test]
+async fn calls_never_allocate_more_than_the_fund_has() {
+    let s = setup().await;
+    let first = create_call(&s, call_input("6000000")).await;
+    let first = data(&first)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = create_call(&s, call_input("6000000")).await;
+    assert_eq!(error_code(&second), Some("LIMIT_EXCEEDED"));
+    assert_eq!(allocated(&s).await, "6000000.00");
+
+    // Abandoning a draft gives its budget back.
+    let archived = s
+        .app
+        .graphql_as(
+            Some(&s.manager.access),
+            "mutation($id: ID!) { archiveCall(id: $id) { status } }",
+            json!({ "id": first }),
+        )
+        .await;
+    assert_eq!(data(&archived)["archiveCall"]["status"], "ARCHIVED");
+    assert_eq!(allocated(&s).await, "0.00");
+    data(&create_call(&s, call_input("6000000")).await);
+
+    let wrong_currency = create_call(
+        &s,
+        json!({ "budget": { "amount": "1", "currency": "USD" } })
+            .as_object()
+            .map(|o| {
+                let mut input = call_input("1");
+                for (k, v) in o {
+                    input[k] = v.clone();
+                }
+                input["minAward"] = json!({ "amount": "1", "currency": "USD" });
+                input["maxAward"] = json!({ "amount": "1", "currency": "USD" });
+                input
+            })
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(error_code(&wrong_currency), Some("BAD_USER_INPUT"));
+}
+
+/// Two application instances on one database allocate concurrently: the fund's budget holds.
+#[tokio::test]
+async fn concurrent_allocations_from_two_instances_never_overspend() {
+    let s = setup().await;
+    let second = TestApp::spawn_on(s.app.db.shared(), |_| {}).await;
+    second.clock.set(s.app.clock.now());
+    let requests = (0..10).map(|i| {
+        let app = if i % 2 == 0 { &s.app } else { &second };
+        app.graphql_as(
+            Some(&s.manager.access),
+            CREATE_CALL,
+            json!({ "fund": s.fund, "input": call_input("2000000") }),
+        )
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let succeeded = responses
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| error_code(r) == Some("LIMIT_EXCEEDED"))
+        .count();
+    assert_eq!((succeeded, refused), (5, 5), "{responses:#?}");
+    assert_eq!(allocated(&s).await, "10000000.00");
+}
+
+#[tokio::test]
+async fn a_call_opens_and_closes_by_itself_at_its_times() {
+    let s = setup().await;
+    let mut input = call_input("2000000");
+    input["opensAt"] = json!(at(48));
+    input["closesAt"] = json!(at(96));
+    let created = create_call(&s, input).await;
+    let id = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let published = s
+        .app
+        .graphql_as(Some(&s.manager.access), OPEN, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        data(&published)["openCall"],
+        json!({ "status": "DRAFT", "published": true })
+    );
+
+    let status = || {
+        let app = &s.app;
+        let token = s.manager.access.clone();
+        let id = id.clone();
+        async move {
+            let response = app
+                .graphql_as(
+                    Some(&token),
+                    "query($id: ID!) { call(id: $id) { status acceptingSubmissions } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            data(&response)["call"].clone()
+        }
+    };
+    bridgefund::service::call::apply_schedule(&s.app.context)
+        .await
+        .unwrap();
+    assert_eq!(
+        status().await,
+        json!({ "status": "DRAFT", "acceptingSubmissions": false })
+    );
+    s.app.clock.advance(chrono::Duration::hours(48));
+    bridgefund::service::call::apply_schedule(&s.app.context)
+        .await
+        .unwrap();
+    assert_eq!(
+        status().await,
+        json!({ "status": "OPEN", "acceptingSubmissions": true })
+    );
+
+    // Even before the scheduler runs, submissions stop at the closing time.
+    s.app.clock.advance(chrono::Duration::hours(48));
+    assert_eq!(
+        status().await,
+        json!({ "status": "OPEN", "acceptingSubmissions": false })
+    );
+    bridgefund::service::call::apply_schedule(&s.app.context)
+        .await
+        .unwrap();
+    assert_eq!(
+        status().await,
+        json!({ "status": "CLOSED", "acceptingSubmissions": false })
+    );
+}
+
+#[tokio::test]
+async fn an_open_call_only_gets_a_later_deadline_and_its_rules_are_frozen() {
+    let s = setup().await;
+    let id = open_call(&s).await;
+    let update = "mutation($id: ID!, $input: CallInput!) { updateCall(id: $id, input: $input) { closesAt } }";
+    let mut later = call_input("2000000");
+    later["closesAt"] = json!(at(24 * 40));
+    let moved = s
+        .app
+        .graphql_as(
+            Some(&s.manager.access),
+            update,
+            json!({ "id": id, "input": later }),
+        )
+        .await;
+    assert_eq!(data(&moved)["updateCall"]["closesAt"], at(24 * 40));
+    let mut earlier = call_input("2000000");
+    earlier["closesAt"] = json!(at(24 * 35));
+    let refused = s
+        .app
+        .graphql_as(
+            Some(&s.manager.access),
+            update,
+            json!({ "id": id, "input": earlier }),
+        )
+        .await;
+    assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"));
+    assert_eq!(
+        refused["errors"][0]["extensions"]["field"],
+        "input.closesAt"
+    );
+
+    let mut new_rubric = later.clone();
+    new_rubric["rubric"][0]["weight"] = json!(5);
+    let frozen = s
+        .app
+        .graphql_as(
+            Some(&s.manager.access),
+            update,
+            json!({ "id": id, "input": new_rubric }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&frozen),
+        Some("INVALID_STATE"),
+        "the rubric is frozen once open"
+    );
+    let add = "mutation($id: ID!) { addEligibilityRule(callId: $id, rule: { kind: MIN_YEARS_REGISTERED, years: 2 }) { id } }";
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&s.manager.access), add, json!({ "id": id }))
+                .await
+        ),
+        Some("INVALID_STATE")
+    );
+    let close = "mutation($id: ID!) { closeCall(id: $id) { status } }";
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&s.manager.access), close, json!({ "id": id }))
+                .await
+        ),
+        Some("INVALID_STATE"),
+        "not before its time"
+    );
+    s.app.clock.advance(chrono::Duration::days(41));
+    // Access tokens last 15 minutes: sign in again after the jump in time.
+    let manager = s.app.session("manager@example.org", common::PASSWORD).await;
+    let closed = s
+        .app
+        .graphql_as(Some(&manager.access), close, json!({ "id": id }))
+        .await;
+    assert_eq!(data(&closed)["closeCall"]["status"], "CLOSED");
+}
+
+#[tokio::test]
+async fn a_call_opens_only_with_a_rubric() {
+    let s = setup().await;
+    let mut input = call_input("2000000");
+    input.as_object_mut().unwrap().remove("rubric");
+    let created = create_call(&s, input).await;
+    let id = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&s.manager.access), OPEN, json!({ "id": id }))
+                .await
+        ),
+        Some("INVALID_STATE")
+    );
+}
+
+#[tokio::test]
+async fn ngo_only_cannot_be_removed_or_weakened_and_eligibility_says_why() {
+    let s = setup().await;
+    let created = create_call(&s, call_input("2000000")).await;
+    let id = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let remove = "mutation($id: ID!) { removeEligibilityRule(callId: $id, index: 0) { id } }";
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&s.manager.access), remove, json!({ "id": id }))
+                .await
+        ),
+        Some("BAD_USER_INPUT")
+    );
+    let weaken = "mutation($id: ID!) { addEligibilityRule(callId: $id, rule: { kind: APPLICANT_CATEGORY_IN, categories: [HOST_COUNTRY_NGO, COMPANY] }) { id } }";
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&s.manager.access), weaken, json!({ "id": id }))
+                .await
+        ),
+        Some("BAD_USER_INPUT")
+    );
+    let add = "mutation($id: ID!) { addEligibilityRule(callId: $id, rule: { kind: MIN_YEARS_REGISTERED, years: 3 }) { eligibilityRules { kind years } } }";
+    let added = s
+        .app
+        .graphql_as(Some(&s.manager.access), add, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        data(&added)["addEligibilityRule"]["eligibilityRules"],
+        json!([{ "kind": "NGO_ONLY", "years": null }, { "kind": "MIN_YEARS_REGISTERED", "years": 3 }])
+    );
+    s.app
+        .graphql_as(Some(&s.manager.access), OPEN, json!({ "id": id }))
+        .await;
+
+    let applicant = s.app.user("ngo@example.org").await;
+    let create_org =
+        "mutation($input: OrganizationInput!) { createOrganization(input: $input) { id } }";
+    let ngo = s
+        .app
+        .graphql_as(
+            Some(&applicant.access),
+            create_org,
+            json!({ "input": {
+        "nameEn": "Green Bridge", "organizationType": 60, "country": "CN",
+        "registryIdentifier": "CN-USCI-51530000836900607T", "registeredOn": "2015-03-01" } }),
+        )
+        .await;
+    let ngo = data(&ngo)["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let company = s
+        .app
+        .graphql_as(
+            Some(&applicant.access),
+            create_org,
+            json!({ "input": {
+        "nameEn": "Bridge Trading", "organizationType": 22, "country": "CN",
+        "registryIdentifier": "CN-USCI-91440300279955604U", "registeredOn": "2010-01-01" } }),
+        )
+        .await;
+    let company = data(&company)["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let report = "query($call: ID!, $org: ID!) { eligibility(callId: $call, organizationId: $org) { eligible results { rule { kind } outcome reason { en zh } } } }";
+    let ngo_report = s
+        .app
+        .graphql_as(
+            Some(&applicant.access),
+            report,
+            json!({ "call": id, "org": ngo }),
+        )
+        .await;
+    let ngo_report = &data(&ngo_report)["eligibility"];
+    assert_eq!(ngo_report["eligible"], true);
+    assert_eq!(ngo_report["results"].as_array().unwrap().len(), 2);
+
+    let company_report = s
+        .app
+        .graphql_as(
+            Some(&applicant.access),
+            report,
+            json!({ "call": id, "org": company }),
+        )
+        .await;
+    let company_report = &data(&company_report)["eligibility"];
+    assert_eq!(
+        company_report["eligible"], false,
+        "a company declared as an NGO is still a company"
+    );
+    let first = &company_report["results"][0];
+    assert_eq!(
+        (first["rule"]["kind"].as_str(), first["outcome"].as_str()),
+        (Some("NGO_ONLY"), Some("FAIL"))
+    );
+    assert!(
+        !first["reason"]["en"].as_str().unwrap().is_empty()
+            && !first["reason"]["zh"].as_str().unwrap().is_empty()
+    );
+
+    let outsider = s.app.user("outsider@example.org").await;
+    let hidden = s
+        .app
+        .graphql_as(
+            Some(&outsider.access),
+            report,
+            json!({ "call": id, "org": ngo }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&hidden),
+        Some("NOT_FOUND"),
+        "only members check their organisation"
+    );
+}
