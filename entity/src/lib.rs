@@ -1,6 +1,9 @@
 //! SeaORM entities of Bridgefund, one file per table. Entities know nothing of GraphQL: API types
 //! are built from them, so a column such as a password hash cannot leak by accident.
 
+pub mod application;
+pub mod application_budget_line;
+pub mod application_partner;
 pub mod audit_event;
 pub mod call;
 pub mod email_outbox;

@@ -10,6 +10,7 @@ mod m20261122_000003_create_identity;
 mod m20261122_000004_create_organization;
 mod m20261122_000005_create_fund;
 mod m20261122_000006_create_call;
+mod m20261122_000007_create_application;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_organization::Migration),
             Box::new(m20261122_000005_create_fund::Migration),
             Box::new(m20261122_000006_create_call::Migration),
+            Box::new(m20261122_000007_create_application::Migration),
         ]
     }
 }

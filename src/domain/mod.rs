@@ -1,6 +1,7 @@
 //! Pure rules: no database, no I/O, no async. This is where the product's rules live and where
 //! unit tests are cheapest.
 
+pub mod application;
 pub mod audit;
 pub mod call;
 pub mod country;

@@ -1,6 +1,7 @@
 //! The GraphQL API: the schema stitched from one query and one mutation object per area, and the
 //! protections every request passes through.
 
+pub mod application;
 pub mod call;
 pub mod context;
 pub mod email;
@@ -27,6 +28,7 @@ pub struct QueryRoot(
     organization::OrganizationQuery,
     fund::FundQuery,
     call::CallQuery,
+    application::ApplicationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -37,6 +39,7 @@ pub struct MutationRoot(
     organization::OrganizationMutation,
     fund::FundMutation,
     call::CallMutation,
+    application::ApplicationMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -123,16 +123,24 @@ impl Organization {
         service::category_of(&self.0).can_receive_money()
     }
 
-    async fn members(&self, ctx: &Context<'_>) -> AppResult<Vec<OrganizationMember>> {
+    /// The members; shown to members of this organisation and to admins (an organisation met
+    /// as a partner on an application shows none).
+    async fn members(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<OrganizationMember>>> {
         let loaders = ctx.data_unchecked::<std::sync::Arc<Loaders>>();
-        Ok(loaders
+        let members = loaders
             .members
             .load_one(self.0.id)
             .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(OrganizationMember)
-            .collect())
+            .unwrap_or_default();
+        let request = request(ctx);
+        let Some(viewer) = request.viewer.optional_user_id() else {
+            return Ok(None);
+        };
+        let visible = members.iter().any(|m| m.user_id == viewer)
+            || crate::service::identity::global_roles(&request.app.db, viewer)
+                .await?
+                .contains(&crate::domain::identity::GlobalRole::Admin);
+        Ok(visible.then(|| members.into_iter().map(OrganizationMember).collect()))
     }
 
     async fn host_country_registrations(

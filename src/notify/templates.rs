@@ -18,14 +18,20 @@ pub enum EmailKind {
     VerifyEmail,
     PasswordReset,
     OrganizationInvitation,
+    /// To the applicant's members: we received your application.
+    ApplicationSubmitted,
+    /// To the fund's managers: a new application arrived.
+    ApplicationReceived,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 4] = [
+    pub const ALL: [EmailKind; 6] = [
         EmailKind::Test,
         EmailKind::VerifyEmail,
         EmailKind::PasswordReset,
         EmailKind::OrganizationInvitation,
+        EmailKind::ApplicationSubmitted,
+        EmailKind::ApplicationReceived,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +40,8 @@ impl EmailKind {
             EmailKind::VerifyEmail => "verify_email",
             EmailKind::PasswordReset => "password_reset",
             EmailKind::OrganizationInvitation => "organization_invitation",
+            EmailKind::ApplicationSubmitted => "application_submitted",
+            EmailKind::ApplicationReceived => "application_received",
         }
     }
 
@@ -95,7 +103,9 @@ const TEMPLATE_FILES: &[(&str, &str)] = template_files![
     "test",
     "verify_email",
     "password_reset",
-    "organization_invitation"
+    "organization_invitation",
+    "application_submitted",
+    "application_received"
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +227,9 @@ mod tests {
         let context = json!({
             "name": "Li Wei", "link": "https://x.example/a", "expires_hours": 48,
             "expires_minutes": 30, "sent_at": "2027-01-01T00:00:00Z",
-            "organization": "Green Bridge", "inviter": "Li Wei", "expires_days": 14
+            "organization": "Green Bridge", "inviter": "Li Wei", "expires_days": 14,
+            "reference": "BF-2027-0001", "title": "Wells", "call": "Water", "requested": "1000.00 CNY",
+            "submitted_at": "2027-03-01 08:00 UTC"
         });
         for kind in EmailKind::ALL {
             for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {

@@ -154,7 +154,10 @@ async fn send_email_token(
             PASSWORD_RESET_LIFETIME,
             "reset-password",
         ),
-        EmailKind::Test | EmailKind::OrganizationInvitation => {
+        EmailKind::Test
+        | EmailKind::OrganizationInvitation
+        | EmailKind::ApplicationSubmitted
+        | EmailKind::ApplicationReceived => {
             return Err(AppError::internal(anyhow::anyhow!(
                 "test messages carry no token"
             )));

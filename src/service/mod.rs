@@ -2,6 +2,7 @@
 //! what to which object, apply the domain rules, and write the audit trail and the outbox in the
 //! same transaction as the change.
 
+pub mod application;
 pub mod audit;
 pub mod call;
 pub mod email_outbox;

@@ -1,0 +1,562 @@
+//! Applications over GraphQL: drafting, partners, submission, withdrawal and listing, each
+//! application telling its viewer what they may do next.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{application, application_budget_line, application_partner};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::domain::application::{
+    ApplicationStatus as DomainStatus, PartnerStatus as DomainPartnerStatus,
+};
+use crate::domain::country::CountryCode;
+use crate::domain::money::{Currency, Money};
+use crate::domain::sdg::SdgGoal;
+use crate::error::{AppError, AppResult};
+use crate::graphql::call::Call;
+use crate::graphql::context::{parse_id, request};
+use crate::graphql::organization::{ApplicantCategory, Organization};
+use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput};
+use crate::service::application::{
+    self as service, ApplicationContent, ApplicationFilter, ApplicationSort,
+};
+use crate::service::call::split_delimited;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ApplicationStatus {
+    Draft,
+    Submitted,
+    UnderReview,
+    Approved,
+    Rejected,
+    Waitlisted,
+    Withdrawn,
+}
+
+impl From<DomainStatus> for ApplicationStatus {
+    fn from(status: DomainStatus) -> Self {
+        match status {
+            DomainStatus::Draft => ApplicationStatus::Draft,
+            DomainStatus::Submitted => ApplicationStatus::Submitted,
+            DomainStatus::UnderReview => ApplicationStatus::UnderReview,
+            DomainStatus::Approved => ApplicationStatus::Approved,
+            DomainStatus::Rejected => ApplicationStatus::Rejected,
+            DomainStatus::Waitlisted => ApplicationStatus::Waitlisted,
+            DomainStatus::Withdrawn => ApplicationStatus::Withdrawn,
+        }
+    }
+}
+
+impl From<ApplicationStatus> for DomainStatus {
+    fn from(status: ApplicationStatus) -> Self {
+        match status {
+            ApplicationStatus::Draft => DomainStatus::Draft,
+            ApplicationStatus::Submitted => DomainStatus::Submitted,
+            ApplicationStatus::UnderReview => DomainStatus::UnderReview,
+            ApplicationStatus::Approved => DomainStatus::Approved,
+            ApplicationStatus::Rejected => DomainStatus::Rejected,
+            ApplicationStatus::Waitlisted => DomainStatus::Waitlisted,
+            ApplicationStatus::Withdrawn => DomainStatus::Withdrawn,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PartnershipStatus {
+    Pending,
+    Accepted,
+    Declined,
+}
+
+async fn currency_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<Currency> {
+    let request = request(ctx);
+    let call = entity::call::Entity::find_by_id(app.call_id)
+        .one(&request.app.db)
+        .await?
+        .ok_or(AppError::NotFound("call"))?;
+    let fund = crate::service::fund::find(&request.app.db, call.fund_id).await?;
+    Currency::parse(&fund.currency).map_err(AppError::internal)
+}
+
+fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
+    Ok(Money::new(minor.max(0), currency)
+        .map_err(AppError::internal)?
+        .into())
+}
+
+pub struct Application(pub application::Model);
+
+#[Object]
+impl Application {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Human-readable reference, such as `BF-2027-0042`.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn call(&self, ctx: &Context<'_>) -> AppResult<Call> {
+        let request = request(ctx);
+        crate::service::call::get(request.app, &request.viewer, self.0.call_id)
+            .await
+            .map(Call)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        let request = request(ctx);
+        entity::organization::Entity::find_by_id(self.0.organization_id)
+            .one(&request.app.db)
+            .await?
+            .map(Organization)
+            .ok_or(AppError::NotFound("organization"))
+    }
+    async fn applicant_category(&self) -> Option<ApplicantCategory> {
+        self.0
+            .applicant_category
+            .parse::<crate::domain::organization::ApplicantCategory>()
+            .ok()
+            .map(Into::into)
+    }
+    async fn title(&self) -> LocalizedText {
+        LocalizedText {
+            en: self.0.title_en.clone(),
+            zh: self.0.title_zh.clone(),
+        }
+    }
+    async fn summary(&self) -> LocalizedText {
+        LocalizedText {
+            en: self.0.summary_en.clone(),
+            zh: self.0.summary_zh.clone(),
+        }
+    }
+    async fn description(&self) -> LocalizedText {
+        LocalizedText {
+            en: self.0.description_en.clone(),
+            zh: self.0.description_zh.clone(),
+        }
+    }
+    async fn host_countries(&self) -> Vec<String> {
+        split_delimited(&self.0.host_countries)
+    }
+    async fn sdg_goals(&self) -> Vec<i32> {
+        split_delimited(&self.0.sdg_goals)
+            .iter()
+            .filter_map(|g| g.parse().ok())
+            .collect()
+    }
+    async fn requested_amount(&self, ctx: &Context<'_>) -> AppResult<MoneyOutput> {
+        money(self.0.requested_minor, currency_of(ctx, &self.0).await?)
+    }
+    async fn duration_months(&self) -> Option<i32> {
+        self.0.duration_months
+    }
+    async fn planned_start(&self) -> Option<NaiveDate> {
+        self.0.planned_start
+    }
+    async fn status(&self) -> AppResult<ApplicationStatus> {
+        service::status_of(&self.0).map(Into::into)
+    }
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.submitted_at
+    }
+    /// Exactly what was submitted (content, organisation, partners, budget lines, documents),
+    /// whatever changed afterwards; none for a draft.
+    async fn submitted_version(&self) -> Option<Json<serde_json::Value>> {
+        self.0.snapshot.clone().map(Json)
+    }
+    async fn partners(&self, ctx: &Context<'_>) -> AppResult<Vec<ApplicationPartner>> {
+        let request = request(ctx);
+        let currency = currency_of(ctx, &self.0).await?;
+        Ok(application_partner::Entity::find()
+            .filter(application_partner::Column::ApplicationId.eq(self.0.id))
+            .order_by_asc(application_partner::Column::CreatedAt)
+            .all(&request.app.db)
+            .await?
+            .into_iter()
+            .map(|p| ApplicationPartner(p, currency))
+            .collect())
+    }
+    async fn budget_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<BudgetLine>> {
+        let request = request(ctx);
+        let currency = currency_of(ctx, &self.0).await?;
+        Ok(application_budget_line::Entity::find()
+            .filter(application_budget_line::Column::ApplicationId.eq(self.0.id))
+            .order_by_asc(application_budget_line::Column::Position)
+            .all(&request.app.db)
+            .await?
+            .into_iter()
+            .map(|l| BudgetLine(l, currency))
+            .collect())
+    }
+    async fn viewer_can_edit(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        let request = request(ctx);
+        Ok(service::permissions(request.app, &request.viewer, &self.0)
+            .await?
+            .can_edit)
+    }
+    async fn viewer_can_submit(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        let request = request(ctx);
+        Ok(service::permissions(request.app, &request.viewer, &self.0)
+            .await?
+            .can_submit)
+    }
+    async fn viewer_can_withdraw(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        let request = request(ctx);
+        Ok(service::permissions(request.app, &request.viewer, &self.0)
+            .await?
+            .can_withdraw)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct ApplicationPartner(application_partner::Model, Currency);
+
+#[Object]
+impl ApplicationPartner {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        let request = request(ctx);
+        entity::organization::Entity::find_by_id(self.0.organization_id)
+            .one(&request.app.db)
+            .await?
+            .map(Organization)
+            .ok_or(AppError::NotFound("organization"))
+    }
+    async fn budget_share(&self) -> AppResult<MoneyOutput> {
+        money(self.0.budget_share_minor, self.1)
+    }
+    async fn status(&self) -> PartnershipStatus {
+        match self.0.status.parse::<DomainPartnerStatus>() {
+            Ok(DomainPartnerStatus::Accepted) => PartnershipStatus::Accepted,
+            Ok(DomainPartnerStatus::Declined) => PartnershipStatus::Declined,
+            _ => PartnershipStatus::Pending,
+        }
+    }
+}
+
+pub struct BudgetLine(application_budget_line::Model, Currency);
+
+#[Object]
+impl BudgetLine {
+    async fn category(&self) -> &str {
+        &self.0.category
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    async fn amount(&self) -> AppResult<MoneyOutput> {
+        money(self.0.amount_minor, self.1)
+    }
+}
+
+#[derive(InputObject)]
+pub struct PartnerInput {
+    pub organization_id: ID,
+    pub budget_share: MoneyInput,
+}
+
+#[derive(InputObject)]
+pub struct BudgetLineInput {
+    pub category: String,
+    pub description: Option<String>,
+    pub amount: MoneyInput,
+}
+
+#[derive(InputObject)]
+pub struct ApplicationInput {
+    pub title_en: Option<String>,
+    pub title_zh: Option<String>,
+    pub summary_en: Option<String>,
+    pub summary_zh: Option<String>,
+    pub description_en: Option<String>,
+    pub description_zh: Option<String>,
+    #[graphql(default)]
+    pub host_countries: Vec<String>,
+    #[graphql(default)]
+    pub sdg_goals: Vec<i32>,
+    pub requested_amount: MoneyInput,
+    pub duration_months: Option<i32>,
+    pub planned_start: Option<NaiveDate>,
+    #[graphql(default)]
+    pub partners: Vec<PartnerInput>,
+    #[graphql(default)]
+    pub budget_lines: Vec<BudgetLineInput>,
+}
+
+fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > max => Err(AppError::bad_input(
+            field,
+            format!("at most {max} characters"),
+        )),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+impl ApplicationInput {
+    fn parse(self) -> AppResult<ApplicationContent> {
+        let mut host_countries = self
+            .host_countries
+            .iter()
+            .map(|c| {
+                CountryCode::parse(c).map_err(|e| AppError::bad_input("input.hostCountries", e))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        host_countries.sort();
+        host_countries.dedup();
+        let mut sdg_goals = self
+            .sdg_goals
+            .iter()
+            .map(|g| {
+                u8::try_from(*g)
+                    .ok()
+                    .and_then(|g| SdgGoal::new(g).ok())
+                    .ok_or_else(|| {
+                        AppError::bad_input("input.sdgGoals", "SDG goals are numbered 1 to 17")
+                    })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        sdg_goals.sort();
+        sdg_goals.dedup();
+        if self
+            .duration_months
+            .is_some_and(|m| !(1..=120).contains(&m))
+        {
+            return Err(AppError::bad_input(
+                "input.durationMonths",
+                "between 1 and 120 months",
+            ));
+        }
+        Ok(ApplicationContent {
+            title_en: text(self.title_en, "input.titleEn", 300)?,
+            title_zh: text(self.title_zh, "input.titleZh", 300)?,
+            summary_en: text(self.summary_en, "input.summaryEn", 2_000)?,
+            summary_zh: text(self.summary_zh, "input.summaryZh", 2_000)?,
+            description_en: text(self.description_en, "input.descriptionEn", 50_000)?,
+            description_zh: text(self.description_zh, "input.descriptionZh", 50_000)?,
+            host_countries,
+            sdg_goals,
+            requested: self.requested_amount.parse("input.requestedAmount")?,
+            duration_months: self.duration_months,
+            planned_start: self.planned_start,
+            partners: self
+                .partners
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    Ok((
+                        parse_id(
+                            &p.organization_id,
+                            &format!("input.partners.{i}.organizationId"),
+                        )?,
+                        p.budget_share
+                            .parse(&format!("input.partners.{i}.budgetShare"))?,
+                    ))
+                })
+                .collect::<AppResult<_>>()?,
+            budget_lines: self
+                .budget_lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let category = text(
+                        Some(l.category),
+                        &format!("input.budgetLines.{i}.category"),
+                        100,
+                    )?
+                    .ok_or_else(|| {
+                        AppError::bad_input(
+                            format!("input.budgetLines.{i}.category"),
+                            "give the line a category",
+                        )
+                    })?;
+                    Ok((
+                        category,
+                        text(
+                            l.description,
+                            &format!("input.budgetLines.{i}.description"),
+                            500,
+                        )?,
+                        l.amount.parse(&format!("input.budgetLines.{i}.amount"))?,
+                    ))
+                })
+                .collect::<AppResult<_>>()?,
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum ApplicationOrder {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// Earliest submission first (submitted applications only).
+    Submitted,
+    /// Largest request first.
+    RequestedAmount,
+}
+
+#[derive(InputObject, Default)]
+pub struct ApplicationFilterInput {
+    pub call_id: Option<ID>,
+    pub statuses: Option<Vec<ApplicationStatus>>,
+    pub host_country: Option<String>,
+    pub applicant_category: Option<ApplicantCategory>,
+    pub sdg_goal: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct ApplicationQuery;
+
+#[Object]
+impl ApplicationQuery {
+    /// An application the viewer may see.
+    async fn application(&self, ctx: &Context<'_>, id: ID) -> AppResult<Application> {
+        let id = parse_id(&id, "id")?;
+        let request = request(ctx);
+        service::get(request.app, &request.viewer, id)
+            .await
+            .map(Application)
+    }
+
+    /// Applications the viewer may see: their organisations', and the submitted ones of the
+    /// funds they manage.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn applications(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApplicationFilterInput>,
+        order: Option<ApplicationOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Conn<Application>> {
+        let page = PageRequest::parse(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let parsed = ApplicationFilter {
+            call_id: filter
+                .call_id
+                .map(|id| parse_id(&id, "filter.callId"))
+                .transpose()?,
+            statuses: filter
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            host_country: filter
+                .host_country
+                .map(|c| {
+                    CountryCode::parse(&c).map_err(|e| AppError::bad_input("filter.hostCountry", e))
+                })
+                .transpose()?,
+            applicant_category: filter.applicant_category.map(Into::into),
+            sdg: filter
+                .sdg_goal
+                .map(|g| {
+                    u8::try_from(g)
+                        .ok()
+                        .and_then(|g| SdgGoal::new(g).ok())
+                        .ok_or_else(|| {
+                            AppError::bad_input("filter.sdgGoal", "SDG goals are numbered 1 to 17")
+                        })
+                })
+                .transpose()?,
+            sort: match order.unwrap_or_default() {
+                ApplicationOrder::Newest => ApplicationSort::Created,
+                ApplicationOrder::Submitted => ApplicationSort::Submitted,
+                ApplicationOrder::RequestedAmount => ApplicationSort::RequestedAmount,
+            },
+        };
+        let request = request(ctx);
+        let rows = service::list(request.app, &request.viewer, &parsed, &page).await?;
+        Ok(connection(rows.map(Application), &page))
+    }
+}
+
+#[derive(Default)]
+pub struct ApplicationMutation;
+
+#[Object]
+impl ApplicationMutation {
+    /// Starts a draft for an organisation the viewer belongs to, in an open call.
+    async fn create_application(
+        &self,
+        ctx: &Context<'_>,
+        call_id: ID,
+        organization_id: ID,
+        input: ApplicationInput,
+    ) -> AppResult<Application> {
+        let call_id = parse_id(&call_id, "callId")?;
+        let organization_id = parse_id(&organization_id, "organizationId")?;
+        let content = input.parse()?;
+        let request = request(ctx);
+        service::create(
+            request.app,
+            &request.viewer,
+            &request.actor(),
+            call_id,
+            organization_id,
+            content,
+        )
+        .await
+        .map(Application)
+    }
+
+    /// Changes a draft while the call is open.
+    async fn update_application(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: ApplicationInput,
+    ) -> AppResult<Application> {
+        let id = parse_id(&id, "id")?;
+        let content = input.parse()?;
+        let request = request(ctx);
+        service::update(request.app, &request.viewer, &request.actor(), id, content)
+            .await
+            .map(Application)
+    }
+
+    /// An owner of a partner organisation accepts or declines the partnership.
+    async fn respond_to_partnership(
+        &self,
+        ctx: &Context<'_>,
+        application_id: ID,
+        organization_id: ID,
+        accept: bool,
+    ) -> AppResult<Application> {
+        let id = parse_id(&application_id, "applicationId")?;
+        let organization_id = parse_id(&organization_id, "organizationId")?;
+        let request = request(ctx);
+        service::respond_to_partnership(
+            request.app,
+            &request.viewer,
+            &request.actor(),
+            id,
+            organization_id,
+            accept,
+        )
+        .await
+        .map(Application)
+    }
+
+    /// Submits a draft: refused with `INELIGIBLE` and the failed rules, or after the closing time.
+    async fn submit_application(&self, ctx: &Context<'_>, id: ID) -> AppResult<Application> {
+        let id = parse_id(&id, "id")?;
+        let request = request(ctx);
+        service::submit(request.app, &request.viewer, &request.actor(), id)
+            .await
+            .map(Application)
+    }
+
+    /// Withdraws a draft or a submitted application.
+    async fn withdraw_application(&self, ctx: &Context<'_>, id: ID) -> AppResult<Application> {
+        let id = parse_id(&id, "id")?;
+        let request = request(ctx);
+        service::withdraw(request.app, &request.viewer, &request.actor(), id)
+            .await
+            .map(Application)
+    }
+}

@@ -1,0 +1,1035 @@
+//! Applications: drafted by members of an organisation while the call is open, with partners
+//! who must accept, budget lines that add up, and a submission that re-checks every eligibility
+//! rule and freezes what was submitted. Members see their organisations' applications, partners
+//! the ones they are named on, and the fund's managers every submitted one.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use entity::{
+    application, application_budget_line as budget_line, application_partner as partner, call,
+    organization, organization_member, user_account,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::AppContext;
+use crate::auth::Viewer;
+use crate::db::begin_write;
+use crate::domain::application::{
+    ApplicationEvent, ApplicationStatus, PartnerStatus, check_budget, transition,
+};
+use crate::domain::call::CallStatus;
+use crate::domain::country::CountryCode;
+use crate::domain::eligibility::{
+    EligibilityFacts, Outcome, PartnerFacts, evaluate_for_submission,
+};
+use crate::domain::identity::GlobalRole;
+use crate::domain::money::{Currency, Money};
+use crate::domain::organization::ApplicantCategory;
+use crate::domain::sdg::SdgGoal;
+use crate::error::{AppError, AppResult};
+use crate::notify::{EmailKind, Recipient, enqueue};
+use crate::pagination::{Cursor, Page, PageRequest};
+use crate::service::audit::{self, AuditActor, AuditTarget};
+use crate::service::call::{rules_of, split_delimited, status_of as call_status};
+use crate::service::fund::{find as find_fund, is_manager};
+use crate::service::identity::global_roles;
+use crate::service::organization::{OWNER, category_of, membership};
+
+/// An application's content, parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct ApplicationContent {
+    pub title_en: Option<String>,
+    pub title_zh: Option<String>,
+    pub summary_en: Option<String>,
+    pub summary_zh: Option<String>,
+    pub description_en: Option<String>,
+    pub description_zh: Option<String>,
+    pub host_countries: Vec<CountryCode>,
+    pub sdg_goals: Vec<SdgGoal>,
+    pub requested: Money,
+    pub duration_months: Option<i32>,
+    pub planned_start: Option<NaiveDate>,
+    pub partners: Vec<(Uuid, Money)>,
+    pub budget_lines: Vec<(String, Option<String>, Money)>,
+}
+
+/// Filters and order of the application listing.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationFilter {
+    pub call_id: Option<Uuid>,
+    pub statuses: Vec<ApplicationStatus>,
+    pub host_country: Option<CountryCode>,
+    pub applicant_category: Option<ApplicantCategory>,
+    pub sdg: Option<SdgGoal>,
+    pub sort: ApplicationSort,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApplicationSort {
+    /// Newest first by creation (drafts have no submission time).
+    #[default]
+    Created,
+    /// Earliest submission first.
+    Submitted,
+    /// Largest request first.
+    RequestedAmount,
+}
+
+/// What the viewer may do next with an application.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Permissions {
+    pub can_edit: bool,
+    pub can_submit: bool,
+    pub can_withdraw: bool,
+}
+
+pub fn status_of(app: &application::Model) -> AppResult<ApplicationStatus> {
+    app.status
+        .parse()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
+}
+
+fn delimited<T: ToString>(items: &[T]) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    format!(
+        ",{},",
+        items
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<application::Model> {
+    application::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("application"))
+}
+
+async fn find_call(db: &impl ConnectionTrait, id: Uuid) -> AppResult<call::Model> {
+    call::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("call"))
+}
+
+async fn is_admin(db: &impl ConnectionTrait, user: Uuid) -> AppResult<bool> {
+    Ok(global_roles(db, user).await?.contains(&GlobalRole::Admin))
+}
+
+/// The organisations the user belongs to.
+async fn organizations_of(db: &impl ConnectionTrait, user: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(organization_member::Entity::find()
+        .filter(organization_member::Column::UserId.eq(user))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.organization_id)
+        .collect())
+}
+
+/// Whether the viewer may see this application: members of the applicant or of a partner, and,
+/// once submitted, the fund's managers and admins. Everyone else gets `NOT_FOUND`.
+async fn may_see(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    app: &application::Model,
+) -> AppResult<bool> {
+    let orgs = organizations_of(db, user).await?;
+    if orgs.contains(&app.organization_id) {
+        return Ok(true);
+    }
+    let partners = partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(app.id))
+        .filter(partner::Column::OrganizationId.is_in(orgs))
+        .count(db)
+        .await?;
+    if partners > 0 {
+        return Ok(true);
+    }
+    if status_of(app)? == ApplicationStatus::Draft {
+        return Ok(false);
+    }
+    let call = find_call(db, app.call_id).await?;
+    Ok(is_manager(db, call.fund_id, user).await? || is_admin(db, user).await?)
+}
+
+pub async fn get(ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let app = find(&ctx.db, id).await?;
+    if may_see(&ctx.db, user, &app).await? {
+        Ok(app)
+    } else {
+        Err(AppError::NotFound("application"))
+    }
+}
+
+/// The application, for a member of the applicant organisation to change.
+async fn as_applicant(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    id: Uuid,
+) -> AppResult<application::Model> {
+    let app = find(db, id).await?;
+    if membership(db, app.organization_id, user).await?.is_some() {
+        return Ok(app);
+    }
+    if may_see(db, user, &app).await? {
+        Err(AppError::Forbidden(
+            "only members of the applicant organisation may do this".into(),
+        ))
+    } else {
+        Err(AppError::NotFound("application"))
+    }
+}
+
+fn accepting(call: &call::Model, now: DateTime<Utc>) -> AppResult<()> {
+    if call_status(call)? != CallStatus::Open || now < call.opens_at {
+        return Err(AppError::InvalidState(
+            "the call is not open for applications".into(),
+        ));
+    }
+    if now >= call.closes_at {
+        return Err(AppError::InvalidState(
+            "the call closed; applications are no longer accepted".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the content against the call and the rules that do not need the database.
+async fn check_content(
+    db: &impl ConnectionTrait,
+    call: &call::Model,
+    applicant: Uuid,
+    content: &ApplicationContent,
+) -> AppResult<()> {
+    let fund = find_fund(db, call.fund_id).await?;
+    if content.requested.currency().code() != fund.currency {
+        return Err(AppError::bad_input(
+            "input.requestedAmount.currency",
+            format!("the call's amounts are in {}", fund.currency),
+        ));
+    }
+    let call_countries = split_delimited(&call.host_countries);
+    if let Some(outside) = content
+        .host_countries
+        .iter()
+        .find(|c| !call_countries.is_empty() && !call_countries.iter().any(|k| k == c.as_str()))
+    {
+        return Err(AppError::bad_input(
+            "input.hostCountries",
+            format!("{} is not a host country of this call", outside.as_str()),
+        ));
+    }
+    for (_, _, amount) in &content.budget_lines {
+        if amount.currency() != content.requested.currency() {
+            return Err(AppError::bad_input(
+                "input.budgetLines",
+                "budget lines are in the call's currency",
+            ));
+        }
+    }
+    for (_, share) in &content.partners {
+        if share.currency() != content.requested.currency() {
+            return Err(AppError::bad_input(
+                "input.partners",
+                "partner shares are in the call's currency",
+            ));
+        }
+    }
+    let lines: Vec<i64> = content
+        .budget_lines
+        .iter()
+        .map(|(_, _, m)| m.minor())
+        .collect();
+    let shares: Vec<i64> = content.partners.iter().map(|(_, m)| m.minor()).collect();
+    if !lines.is_empty() {
+        check_budget(content.requested.minor(), &lines, &shares)
+            .map_err(|e| AppError::bad_input("input.budgetLines", e))?;
+    }
+    let mut seen = Vec::new();
+    for (org_id, _) in &content.partners {
+        if *org_id == applicant || seen.contains(org_id) {
+            return Err(AppError::bad_input(
+                "input.partners",
+                "each partner is another organisation, named once",
+            ));
+        }
+        seen.push(*org_id);
+        let org = organization::Entity::find_by_id(*org_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::bad_input("input.partners", "no such organisation"))?;
+        if !category_of(&org).can_receive_money() {
+            return Err(AppError::bad_input(
+                "input.partners",
+                format!(
+                    "{} is not an NGO and cannot receive a budget share",
+                    org.name_en
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Takes the next number of a counter with one statement (`INSERT … ON CONFLICT DO UPDATE …
+/// RETURNING`), so concurrent applications never share a reference.
+async fn next_number(db: &impl ConnectionTrait, scope: &str, now: DateTime<Utc>) -> AppResult<i64> {
+    let backend = db.get_database_backend();
+    let sql = "INSERT INTO reference_counter (scope, value, created_at, updated_at) VALUES ($1, 1, $2, $2)
+               ON CONFLICT (scope) DO UPDATE SET value = reference_counter.value + 1, updated_at = $2
+               RETURNING value";
+    let sql = match backend {
+        DatabaseBackend::Postgres => sql.to_owned(),
+        _ => sql.replace('$', "?"),
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [scope.into(), now.into()],
+        ))
+        .await?
+        .ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("the reference counter returned nothing"))
+        })?;
+    Ok(row.try_get::<i64>("", "value")?)
+}
+
+async fn write_children(
+    db: &impl ConnectionTrait,
+    app_id: Uuid,
+    content: &ApplicationContent,
+    keep: &[partner::Model],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    budget_line::Entity::delete_many()
+        .filter(budget_line::Column::ApplicationId.eq(app_id))
+        .exec(db)
+        .await?;
+    for (position, (category, description, amount)) in content.budget_lines.iter().enumerate() {
+        budget_line::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            application_id: Set(app_id),
+            position: Set(position as i32),
+            category: Set(category.clone()),
+            description: Set(description.clone()),
+            amount_minor: Set(amount.minor()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    partner::Entity::delete_many()
+        .filter(partner::Column::ApplicationId.eq(app_id))
+        .exec(db)
+        .await?;
+    for (org_id, share) in &content.partners {
+        // A partner keeps its answer only if what it answered to is unchanged.
+        let previous = keep
+            .iter()
+            .find(|p| p.organization_id == *org_id && p.budget_share_minor == share.minor());
+        partner::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            application_id: Set(app_id),
+            organization_id: Set(*org_id),
+            budget_share_minor: Set(share.minor()),
+            status: Set(
+                previous.map_or(PartnerStatus::Pending.as_str().to_owned(), |p| {
+                    p.status.clone()
+                }),
+            ),
+            responded_by: Set(previous.and_then(|p| p.responded_by)),
+            responded_at: Set(previous.and_then(|p| p.responded_at)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+fn content_snapshot(app: &application::Model) -> serde_json::Value {
+    json!({
+        "reference": app.reference, "titleEn": app.title_en, "titleZh": app.title_zh,
+        "hostCountries": app.host_countries, "sdgGoals": app.sdg_goals,
+        "requestedMinor": app.requested_minor, "status": app.status,
+    })
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    call_id: Uuid,
+    organization_id: Uuid,
+    content: ApplicationContent,
+) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let org = organization::Entity::find_by_id(organization_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    if membership(&txn, org.id, user).await?.is_none() {
+        return Err(AppError::NotFound("organization"));
+    }
+    let call = find_call(&txn, call_id).await?;
+    if call_status(&call)? == CallStatus::Draft {
+        return Err(AppError::NotFound("call"));
+    }
+    accepting(&call, now)?;
+    check_content(&txn, &call, org.id, &content).await?;
+    let number = next_number(&txn, &format!("application:{}", now.format("%Y")), now).await?;
+    let app = application::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        call_id: Set(call.id),
+        organization_id: Set(org.id),
+        applicant_category: Set(category_of(&org).as_str().to_owned()),
+        reference: Set(format!("BF-{}-{number:04}", now.format("%Y"))),
+        title_en: Set(content.title_en.clone()),
+        title_zh: Set(content.title_zh.clone()),
+        summary_en: Set(content.summary_en.clone()),
+        summary_zh: Set(content.summary_zh.clone()),
+        description_en: Set(content.description_en.clone()),
+        description_zh: Set(content.description_zh.clone()),
+        host_countries: Set(delimited(&content.host_countries)),
+        sdg_goals: Set(delimited(
+            &content
+                .sdg_goals
+                .iter()
+                .map(|g| g.number())
+                .collect::<Vec<_>>(),
+        )),
+        requested_minor: Set(content.requested.minor()),
+        duration_months: Set(content.duration_months),
+        planned_start: Set(content.planned_start),
+        status: Set(ApplicationStatus::Draft.as_str().to_owned()),
+        submitted_at: Set(None),
+        snapshot: Set(None),
+        reminder_sent_at: Set(None),
+        created_by: Set(user),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    write_children(&txn, app.id, &content, &[], now).await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.create",
+        AuditTarget {
+            kind: "application",
+            id: Some(app.id),
+        },
+        None,
+        Some(content_snapshot(&app)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn update(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+    content: ApplicationContent,
+) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let app = as_applicant(&txn, user, id).await?;
+    if status_of(&app)? != ApplicationStatus::Draft {
+        return Err(AppError::InvalidState(
+            "only a draft can change; what was submitted stays as it was".into(),
+        ));
+    }
+    let call = find_call(&txn, app.call_id).await?;
+    accepting(&call, now)?;
+    check_content(&txn, &call, app.organization_id, &content).await?;
+    let org = organization::Entity::find_by_id(app.organization_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    let previous_partners = partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(id))
+        .all(&txn)
+        .await?;
+    let before = content_snapshot(&app);
+    let mut active: application::ActiveModel = app.into();
+    active.applicant_category = Set(category_of(&org).as_str().to_owned());
+    active.title_en = Set(content.title_en.clone());
+    active.title_zh = Set(content.title_zh.clone());
+    active.summary_en = Set(content.summary_en.clone());
+    active.summary_zh = Set(content.summary_zh.clone());
+    active.description_en = Set(content.description_en.clone());
+    active.description_zh = Set(content.description_zh.clone());
+    active.host_countries = Set(delimited(&content.host_countries));
+    active.sdg_goals = Set(delimited(
+        &content
+            .sdg_goals
+            .iter()
+            .map(|g| g.number())
+            .collect::<Vec<_>>(),
+    ));
+    active.requested_minor = Set(content.requested.minor());
+    active.duration_months = Set(content.duration_months);
+    active.planned_start = Set(content.planned_start);
+    active.updated_at = Set(now);
+    let app = active.update(&txn).await?;
+    write_children(&txn, id, &content, &previous_partners, now).await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.update",
+        AuditTarget {
+            kind: "application",
+            id: Some(id),
+        },
+        Some(before),
+        Some(content_snapshot(&app)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+/// An owner of a partner organisation accepts or declines being named on a draft.
+#[tracing::instrument(skip_all)]
+pub async fn respond_to_partnership(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+    organization_id: Uuid,
+    accept: bool,
+) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let app = find(&txn, id).await?;
+    let row = partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(id))
+        .filter(partner::Column::OrganizationId.eq(organization_id))
+        .one(&txn)
+        .await?;
+    let role = membership(&txn, organization_id, user).await?;
+    let Some(row) = row.filter(|_| role.is_some()) else {
+        return Err(AppError::NotFound("partnership"));
+    };
+    if role.as_deref() != Some(OWNER) {
+        return Err(AppError::Forbidden(
+            "only owners of the partner organisation may answer".into(),
+        ));
+    }
+    if status_of(&app)? != ApplicationStatus::Draft {
+        return Err(AppError::InvalidState(
+            "the application is no longer a draft".into(),
+        ));
+    }
+    let status = if accept {
+        PartnerStatus::Accepted
+    } else {
+        PartnerStatus::Declined
+    };
+    partner::Entity::update_many()
+        .col_expr(partner::Column::Status, Expr::value(status.as_str()))
+        .col_expr(partner::Column::RespondedBy, Expr::value(user))
+        .col_expr(partner::Column::RespondedAt, Expr::value(now))
+        .col_expr(partner::Column::UpdatedAt, Expr::value(now))
+        .filter(partner::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.respond_to_partnership",
+        AuditTarget {
+            kind: "application",
+            id: Some(id),
+        },
+        Some(json!({ "organizationId": organization_id, "status": row.status })),
+        Some(json!({ "organizationId": organization_id, "status": status.as_str() })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+/// Submits a draft: the call must still accept submissions, every partner must have accepted,
+/// and every eligibility rule must pass. What was submitted is frozen in a snapshot, and the
+/// applicant's members and the fund's managers are told, each in their language.
+#[tracing::instrument(skip_all)]
+pub async fn submit(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let app = as_applicant(&txn, user, id).await?;
+    let from = status_of(&app)?;
+    let to = transition(from, ApplicationEvent::Submit)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    let call = find_call(&txn, app.call_id).await?;
+    accepting(&call, now)?;
+    let fund = find_fund(&txn, call.fund_id).await?;
+    let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
+    let org = organization::Entity::find_by_id(app.organization_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    let partners = partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(id))
+        .all(&txn)
+        .await?;
+    if partners
+        .iter()
+        .any(|p| p.status != PartnerStatus::Accepted.as_str())
+    {
+        return Err(AppError::InvalidState(
+            "every partner must accept the partnership before submission".into(),
+        ));
+    }
+    let lines = budget_line::Entity::find()
+        .filter(budget_line::Column::ApplicationId.eq(id))
+        .order_by_asc(budget_line::Column::Position)
+        .all(&txn)
+        .await?;
+    let amounts: Vec<i64> = lines.iter().map(|l| l.amount_minor).collect();
+    let shares: Vec<i64> = partners.iter().map(|p| p.budget_share_minor).collect();
+    check_budget(app.requested_minor, &amounts, &shares)
+        .map_err(|e| AppError::bad_input("budgetLines", e))?;
+    if app.title_en.is_none() && app.title_zh.is_none() {
+        return Err(AppError::bad_input(
+            "title",
+            "give the application a title before submitting it",
+        ));
+    }
+
+    let partner_orgs = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(partners.iter().map(|p| p.organization_id)))
+        .all(&txn)
+        .await?;
+    let registrations = entity::host_country_registration::Entity::find()
+        .filter(
+            entity::host_country_registration::Column::OrganizationId
+                .is_in(partners.iter().map(|p| p.organization_id)),
+        )
+        .all(&txn)
+        .await?;
+    let other_open = application::Entity::find()
+        .filter(application::Column::CallId.eq(call.id))
+        .filter(application::Column::OrganizationId.eq(org.id))
+        .filter(application::Column::Id.ne(id))
+        .filter(application::Column::Status.is_not_in([
+            ApplicationStatus::Withdrawn.as_str(),
+            ApplicationStatus::Rejected.as_str(),
+        ]))
+        .count(&txn)
+        .await?;
+    let country = |code: &str| CountryCode::parse(code).map_err(AppError::internal);
+    let facts = EligibilityFacts {
+        category: category_of(&org),
+        organization_country: country(&org.country)?,
+        registered_on: org.registered_on,
+        evaluation_date: now.date_naive(),
+        host_countries: split_delimited(&app.host_countries)
+            .iter()
+            .map(|c| country(c))
+            .collect::<AppResult<_>>()?,
+        requested_minor: Some(app.requested_minor),
+        currency,
+        document_kinds: Vec::new(),
+        partners: partner_orgs
+            .iter()
+            .map(|p| {
+                Ok(PartnerFacts {
+                    category: category_of(p),
+                    country: country(&p.country)?,
+                    accepted: true,
+                    registrations: registrations
+                        .iter()
+                        .filter(|r| r.organization_id == p.id)
+                        .map(|r| Ok((country(&r.country)?, r.valid_until)))
+                        .collect::<AppResult<_>>()?,
+                })
+            })
+            .collect::<AppResult<_>>()?,
+        other_open_applications_in_call: other_open as u32,
+    };
+    if let Err(failures) = evaluate_for_submission(&rules_of(&call)?, &facts) {
+        let failures_json = failures
+            .iter()
+            .map(|f| json!({ "rule": f.rule.kind_name(), "outcome": if f.outcome == Outcome::Pending { "FAIL" } else { f.outcome.as_str() }, "reasonEn": f.reason_en, "reasonZh": f.reason_zh }))
+            .collect::<Vec<_>>();
+        let message = failures
+            .iter()
+            .map(|f| f.reason_en.clone())
+            .collect::<Vec<_>>()
+            .join("; ");
+        return Err(AppError::Ineligible {
+            message: format!("the application does not meet the call's rules: {message}"),
+            failures: json!(failures_json),
+        });
+    }
+
+    let snapshot = json!({
+        "content": {
+            "titleEn": app.title_en, "titleZh": app.title_zh,
+            "summaryEn": app.summary_en, "summaryZh": app.summary_zh,
+            "descriptionEn": app.description_en, "descriptionZh": app.description_zh,
+            "hostCountries": split_delimited(&app.host_countries), "sdgGoals": split_delimited(&app.sdg_goals),
+            "requestedMinor": app.requested_minor, "currency": fund.currency,
+            "durationMonths": app.duration_months, "plannedStart": app.planned_start,
+        },
+        "organization": { "id": org.id, "nameEn": org.name_en, "nameZh": org.name_zh, "type": org.org_type, "country": org.country, "registryIdentifier": org.registry_identifier, "registeredOn": org.registered_on, "category": category_of(&org).as_str() },
+        "partners": partners.iter().map(|p| {
+            let o = partner_orgs.iter().find(|o| o.id == p.organization_id);
+            json!({ "organizationId": p.organization_id, "nameEn": o.map(|o| o.name_en.clone()), "country": o.map(|o| o.country.clone()), "category": o.map(|o| category_of(o).as_str()), "budgetShareMinor": p.budget_share_minor })
+        }).collect::<Vec<_>>(),
+        "budgetLines": lines.iter().map(|l| json!({ "category": l.category, "description": l.description, "amountMinor": l.amount_minor })).collect::<Vec<_>>(),
+        "documents": [],
+    });
+    let updated = application::Entity::update_many()
+        .col_expr(application::Column::Status, Expr::value(to.as_str()))
+        .col_expr(application::Column::SubmittedAt, Expr::value(now))
+        .col_expr(application::Column::Snapshot, Expr::value(snapshot))
+        .col_expr(
+            application::Column::ApplicantCategory,
+            Expr::value(category_of(&org).as_str()),
+        )
+        .col_expr(application::Column::UpdatedAt, Expr::value(now))
+        .filter(application::Column::Id.eq(id))
+        .filter(application::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the application changed meanwhile; reload it".into(),
+        ));
+    }
+    let app = find(&txn, id).await?;
+    notify_submission(ctx, &txn, &app, &org, &call, currency).await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.submit",
+        AuditTarget {
+            kind: "application",
+            id: Some(id),
+        },
+        Some(json!({ "status": from.as_str() })),
+        Some(content_snapshot(&app)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+async fn notify_submission(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    app: &application::Model,
+    org: &organization::Model,
+    call: &call::Model,
+    currency: Currency,
+) -> AppResult<()> {
+    let members: Vec<Uuid> = organization_member::Entity::find()
+        .filter(organization_member::Column::OrganizationId.eq(org.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    let managers =
+        crate::service::fund::people(db, call.fund_id, crate::service::fund::FundRole::Manager)
+            .await?;
+    let users = user_account::Entity::find()
+        .filter(user_account::Column::Id.is_in(members.iter().chain(managers.iter()).copied()))
+        .all(db)
+        .await?;
+    let requested = Money::new(app.requested_minor, currency).map_err(AppError::internal)?;
+    let submitted_at = app
+        .submitted_at
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    for (ids, kind) in [
+        (&members, EmailKind::ApplicationSubmitted),
+        (&managers, EmailKind::ApplicationReceived),
+    ] {
+        for user in users.iter().filter(|u| ids.contains(&u.id)) {
+            let locale = user.locale.parse().ok();
+            let zh = locale == Some(crate::domain::locale::Locale::ZhCn);
+            let pick = |zh_text: &Option<String>, en_text: &Option<String>| {
+                if zh {
+                    zh_text.clone().or(en_text.clone())
+                } else {
+                    en_text.clone().or(zh_text.clone())
+                }
+                .unwrap_or_default()
+            };
+            let address = user
+                .email
+                .parse()
+                .map_err(|e| AppError::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
+            enqueue(
+                db,
+                &ctx.notifier,
+                &ctx.clock,
+                kind,
+                Recipient {
+                    address: &address,
+                    name: Some(&user.name),
+                    locale,
+                },
+                &format!("{}:{}:{}", kind.as_str(), app.id, user.id),
+                &json!({
+                    "name": user.name, "reference": app.reference,
+                    "title": pick(&app.title_zh, &app.title_en),
+                    "call": pick(&call.title_zh, &Some(call.title_en.clone())),
+                    "organization": pick(&org.name_zh, &Some(org.name_en.clone())),
+                    "requested": requested.to_string(), "submitted_at": submitted_at,
+                }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn withdraw(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let app = as_applicant(&txn, user, id).await?;
+    let from = status_of(&app)?;
+    let to = transition(from, ApplicationEvent::Withdraw)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    let updated = application::Entity::update_many()
+        .col_expr(application::Column::Status, Expr::value(to.as_str()))
+        .col_expr(application::Column::UpdatedAt, Expr::value(now))
+        .filter(application::Column::Id.eq(id))
+        .filter(application::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the application changed meanwhile; reload it".into(),
+        ));
+    }
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.withdraw",
+        AuditTarget {
+            kind: "application",
+            id: Some(id),
+        },
+        Some(json!({ "status": from.as_str() })),
+        Some(json!({ "status": to.as_str() })),
+    )
+    .await?;
+    let app = find(&txn, id).await?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+/// What the viewer may do next, so frontends need not copy the rules.
+pub async fn permissions(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    app: &application::Model,
+) -> AppResult<Permissions> {
+    let Some(user) = viewer.optional_user_id() else {
+        return Ok(Permissions::default());
+    };
+    if membership(&ctx.db, app.organization_id, user)
+        .await?
+        .is_none()
+    {
+        return Ok(Permissions::default());
+    }
+    let status = status_of(app)?;
+    let call = find_call(&ctx.db, app.call_id).await?;
+    let open = accepting(&call, ctx.clock.now()).is_ok();
+    Ok(Permissions {
+        can_edit: status == ApplicationStatus::Draft && open,
+        can_submit: transition(status, ApplicationEvent::Submit).is_ok() && open,
+        can_withdraw: transition(status, ApplicationEvent::Withdraw).is_ok(),
+    })
+}
+
+fn cursor_of(app: &application::Model, sort: ApplicationSort) -> Cursor {
+    let key = match sort {
+        ApplicationSort::Created => app.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        ApplicationSort::Submitted => app
+            .submitted_at
+            .map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true))
+            .unwrap_or_default(),
+        ApplicationSort::RequestedAmount => app.requested_minor.to_string(),
+    };
+    Cursor { key, id: app.id }
+}
+
+/// Applications the viewer may see: their organisations' (drafts included), and the submitted
+/// ones of the funds they manage (all, for admins).
+pub async fn list(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    filter: &ApplicationFilter,
+    page: &PageRequest,
+) -> AppResult<Page<application::Model>> {
+    let user = viewer.user_id()?;
+    let orgs = organizations_of(&ctx.db, user).await?;
+    let mut scope = Condition::any().add(application::Column::OrganizationId.is_in(orgs));
+    let not_draft = application::Column::Status.ne(ApplicationStatus::Draft.as_str());
+    if is_admin(&ctx.db, user).await? {
+        scope = scope.add(not_draft);
+    } else {
+        let funds: Vec<Uuid> = crate::service::fund::roles_of(&ctx.db, user)
+            .await?
+            .into_iter()
+            .filter(|(_, role)| *role == crate::service::fund::FundRole::Manager)
+            .map(|(fund, _)| fund)
+            .collect();
+        if !funds.is_empty() {
+            let calls: Vec<Uuid> = call::Entity::find()
+                .filter(call::Column::FundId.is_in(funds))
+                .all(&ctx.db)
+                .await?
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            scope = scope.add(
+                Condition::all()
+                    .add(application::Column::CallId.is_in(calls))
+                    .add(not_draft),
+            );
+        }
+    }
+    let mut condition = Condition::all().add(scope);
+    if let Some(call) = filter.call_id {
+        condition = condition.add(application::Column::CallId.eq(call));
+    }
+    if !filter.statuses.is_empty() {
+        condition = condition
+            .add(application::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(country) = filter.host_country {
+        condition = condition
+            .add(application::Column::HostCountries.like(format!("%,{},%", country.as_str())));
+    }
+    if let Some(goal) = filter.sdg {
+        condition =
+            condition.add(application::Column::SdgGoals.like(format!("%,{},%", goal.number())));
+    }
+    if let Some(category) = filter.applicant_category {
+        condition = condition.add(application::Column::ApplicantCategory.eq(category.as_str()));
+    }
+    if filter.sort == ApplicationSort::Submitted {
+        condition = condition.add(application::Column::SubmittedAt.is_not_null());
+    }
+    let total = application::Entity::find()
+        .filter(condition.clone())
+        .count(&ctx.db)
+        .await?;
+    let mut query = application::Entity::find().filter(condition);
+    let bad_cursor = || AppError::bad_input("after", "after is not a cursor of this list");
+    if let Some(after) = &page.after {
+        let time = |key: &str| {
+            DateTime::parse_from_rfc3339(key)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| bad_cursor())
+        };
+        query = match filter.sort {
+            ApplicationSort::Created => {
+                let key = time(&after.key)?;
+                query.filter(
+                    Condition::any()
+                        .add(application::Column::CreatedAt.lt(key))
+                        .add(
+                            Condition::all()
+                                .add(application::Column::CreatedAt.eq(key))
+                                .add(application::Column::Id.lt(after.id)),
+                        ),
+                )
+            }
+            ApplicationSort::Submitted => {
+                let key = time(&after.key)?;
+                query.filter(
+                    Condition::any()
+                        .add(application::Column::SubmittedAt.gt(key))
+                        .add(
+                            Condition::all()
+                                .add(application::Column::SubmittedAt.eq(key))
+                                .add(application::Column::Id.gt(after.id)),
+                        ),
+                )
+            }
+            ApplicationSort::RequestedAmount => {
+                let key: i64 = after.key.parse().map_err(|_| bad_cursor())?;
+                query.filter(
+                    Condition::any()
+                        .add(application::Column::RequestedMinor.lt(key))
+                        .add(
+                            Condition::all()
+                                .add(application::Column::RequestedMinor.eq(key))
+                                .add(application::Column::Id.lt(after.id)),
+                        ),
+                )
+            }
+        };
+    }
+    query = match filter.sort {
+        ApplicationSort::Created => query
+            .order_by_desc(application::Column::CreatedAt)
+            .order_by_desc(application::Column::Id),
+        ApplicationSort::Submitted => query
+            .order_by_asc(application::Column::SubmittedAt)
+            .order_by_asc(application::Column::Id),
+        ApplicationSort::RequestedAmount => query
+            .order_by_desc(application::Column::RequestedMinor)
+            .order_by_desc(application::Column::Id),
+    };
+    let rows = query
+        .limit(page.limit + 1)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|a| (cursor_of(&a, filter.sort), a))
+        .collect();
+    Ok(Page::from_rows(rows, page, total))
+}

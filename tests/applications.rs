@@ -1,0 +1,512 @@
+//! Applications: drafting with partners and budget lines, partner consent, submission that
+//! re-checks eligibility and freezes what was submitted, withdrawal, and who sees what.
+
+mod common;
+
+use common::{Session, TestApp, data, error_code, start_time};
+use serde_json::{Value, json};
+
+struct World {
+    app: TestApp,
+    manager: Session,
+    applicant: Session,
+    partner_owner: Session,
+    call: String,
+    ngo: String,
+    partner: String,
+}
+
+fn at(hours: i64) -> String {
+    (start_time() + chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+async fn org(app: &TestApp, owner: &Session, input: Value) -> String {
+    let response = app
+        .graphql_as(
+            Some(&owner.access),
+            "mutation($input: OrganizationInput!) { createOrganization(input: $input) { id } }",
+            json!({ "input": input }),
+        )
+        .await;
+    data(&response)["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn open_call(app: &TestApp, manager: &Session, fund: &str, rules: &[&str]) -> String {
+    let input = json!({
+        "titleEn": "Clean water", "opensAt": at(0), "closesAt": at(24 * 30),
+        "budget": { "amount": "2000000", "currency": "CNY" },
+        "minAward": { "amount": "10000", "currency": "CNY" }, "maxAward": { "amount": "500000", "currency": "CNY" },
+        "hostCountries": ["KE", "TZ"], "sdgGoals": [6],
+        "rubric": [{ "key": "relevance", "nameEn": "Relevance", "weight": 1, "maxScore": 10 }]
+    });
+    let created = app
+        .graphql_as(Some(&manager.access), "mutation($f: ID!, $input: CallInput!) { createCall(fundId: $f, input: $input) { id } }", json!({ "f": fund, "input": input }))
+        .await;
+    let call = data(&created)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for rule in rules {
+        data(&app.graphql_as(Some(&manager.access), &format!("mutation($id: ID!) {{ addEligibilityRule(callId: $id, rule: {rule}) {{ id }} }}"), json!({ "id": call })).await);
+    }
+    data(
+        &app.graphql_as(
+            Some(&manager.access),
+            "mutation($id: ID!) { openCall(id: $id) { status } }",
+            json!({ "id": call }),
+        )
+        .await,
+    );
+    call
+}
+
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let manager = app.user("manager@example.org").await;
+    data(
+        &app.graphql_as(
+            Some(&manager.access),
+            "mutation { updateMe(input: { locale: \"zh-CN\" }) { id } }",
+            json!({}),
+        )
+        .await,
+    );
+    let fund = app
+        .graphql_as(Some(&admin.access), "mutation($input: FundInput!) { createFund(input: $input) { id } }",
+            json!({ "input": { "nameEn": "SSC Fund", "budget": { "amount": "10000000", "currency": "CNY" }, "managerIds": [manager.id] } }))
+        .await;
+    let fund = data(&fund)["createFund"]["id"].as_str().unwrap().to_owned();
+    let call = open_call(&app, &manager, &fund, &[]).await;
+    let applicant = app.user("applicant@example.org").await;
+    let ngo = org(&app, &applicant, json!({ "nameEn": "Green Bridge", "organizationType": 60, "country": "CN", "registryIdentifier": "CN-USCI-51530000836900607T", "registeredOn": "2015-03-01" })).await;
+    let partner_owner = app.user("partner@example.org").await;
+    let partner = org(&app, &partner_owner, json!({ "nameEn": "Maji Safi", "organizationType": 22, "country": "KE", "registryIdentifier": "KE-NCB-4242" })).await;
+    World {
+        app,
+        manager,
+        applicant,
+        partner_owner,
+        call,
+        ngo,
+        partner,
+    }
+}
+
+fn draft(partner: &str) -> Value {
+    json!({
+        "titleEn": "Wells for Kitui", "titleZh": "基图伊水井", "summaryEn": "Ten wells",
+        "hostCountries": ["KE"], "sdgGoals": [6],
+        "requestedAmount": { "amount": "300000", "currency": "CNY" },
+        "durationMonths": 18,
+        "partners": [{ "organizationId": partner, "budgetShare": { "amount": "100000", "currency": "CNY" } }],
+        "budgetLines": [
+            { "category": "Drilling", "amount": { "amount": "250000", "currency": "CNY" } },
+            { "category": "Training", "amount": { "amount": "50000", "currency": "CNY" } }
+        ]
+    })
+}
+
+const CREATE: &str = "mutation($call: ID!, $org: ID!, $input: ApplicationInput!) { createApplication(callId: $call, organizationId: $org, input: $input) { id reference status viewerCanEdit viewerCanSubmit viewerCanWithdraw } }";
+const SUBMIT: &str = "mutation($id: ID!) { submitApplication(id: $id) { status submittedAt } }";
+const ACCEPT: &str = "mutation($id: ID!, $org: ID!) { respondToPartnership(applicationId: $id, organizationId: $org, accept: true) { id } }";
+
+async fn create(w: &World, call: &str, input: Value) -> Value {
+    w.app
+        .graphql_as(
+            Some(&w.applicant.access),
+            CREATE,
+            json!({ "call": call, "org": w.ngo, "input": input }),
+        )
+        .await
+}
+
+async fn created(w: &World) -> String {
+    let response = create(w, &w.call, draft(&w.partner)).await;
+    data(&response)["createApplication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_ngo_drafts_gets_partner_consent_submits_and_everyone_is_told() {
+    let w = world().await;
+    let response = create(&w, &w.call, draft(&w.partner)).await;
+    let application = &data(&response)["createApplication"];
+    assert_eq!(application["reference"], "BF-2027-0001");
+    assert_eq!(application["status"], "DRAFT");
+    assert_eq!(
+        (
+            application["viewerCanEdit"].as_bool(),
+            application["viewerCanSubmit"].as_bool(),
+            application["viewerCanWithdraw"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true))
+    );
+    let id = application["id"].as_str().unwrap().to_owned();
+
+    let early = w
+        .app
+        .graphql_as(Some(&w.applicant.access), SUBMIT, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        error_code(&early),
+        Some("INVALID_STATE"),
+        "the partner has not accepted yet"
+    );
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.partner_owner.access),
+                ACCEPT,
+                json!({ "id": id, "org": w.partner }),
+            )
+            .await,
+    );
+
+    let submitted = w
+        .app
+        .graphql_as(Some(&w.applicant.access), SUBMIT, json!({ "id": id }))
+        .await;
+    assert_eq!(data(&submitted)["submitApplication"]["status"], "SUBMITTED");
+
+    // What was submitted stays, even when the organisation's profile changes.
+    data(&w.app.graphql_as(Some(&w.applicant.access), "mutation($id: ID!, $input: OrganizationInput!) { updateOrganization(id: $id, input: $input) { id } }",
+        json!({ "id": w.ngo, "input": { "nameEn": "Renamed Bridge", "organizationType": 60, "country": "CN", "registryIdentifier": "CN-USCI-51530000836900607T" } })).await);
+    let read = w.app.graphql_as(Some(&w.manager.access), "query($id: ID!) { application(id: $id) { submittedVersion partners { status budgetShare { amount } } budgetLines { category amount { amount currency } } } }", json!({ "id": id })).await;
+    let read = &data(&read)["application"];
+    assert_eq!(
+        read["submittedVersion"]["organization"]["nameEn"],
+        "Green Bridge"
+    );
+    assert_eq!(
+        read["submittedVersion"]["budgetLines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        read["partners"],
+        json!([{ "status": "ACCEPTED", "budgetShare": { "amount": "100000.00" } }])
+    );
+    assert_eq!(
+        read["budgetLines"][0],
+        json!({ "category": "Drilling", "amount": { "amount": "250000.00", "currency": "CNY" } })
+    );
+
+    let again = w.app.graphql_as(Some(&w.applicant.access), "mutation($id: ID!, $input: ApplicationInput!) { updateApplication(id: $id, input: $input) { id } }", json!({ "id": id, "input": draft(&w.partner) })).await;
+    assert_eq!(
+        error_code(&again),
+        Some("INVALID_STATE"),
+        "a submitted application does not change"
+    );
+
+    w.app.deliver_mail().await;
+    let sent = w.app.sent_mail();
+    let to_applicant = sent
+        .iter()
+        .find(|m| m.to == "applicant@example.org" && m.subject.contains("BF-2027-0001"))
+        .expect("confirmation");
+    assert_eq!(
+        to_applicant.subject,
+        "We received your application BF-2027-0001"
+    );
+    let to_manager = sent
+        .iter()
+        .find(|m| m.to == "manager@example.org" && m.subject.contains("BF-2027-0001"))
+        .expect("notice");
+    assert!(
+        to_manager.subject.contains("收到新申请"),
+        "in the manager's language: {}",
+        to_manager.subject
+    );
+}
+
+#[tokio::test]
+async fn bad_drafts_are_refused_with_the_field_named() {
+    let w = world().await;
+    let company_owner = w.app.user("company@example.org").await;
+    let company = org(&w.app, &company_owner, json!({ "nameEn": "Bridge Trading", "organizationType": 70, "country": "KE", "registryIdentifier": "KE-BRS-1" })).await;
+    let mut unbalanced = draft(&w.partner);
+    unbalanced["budgetLines"][1]["amount"]["amount"] = json!("49999.99");
+    let mut company_partner = draft(&company);
+    company_partner["partners"][0]["organizationId"] = json!(company);
+    let mut outside = draft(&w.partner);
+    outside["hostCountries"] = json!(["UG"]);
+    let mut dollars = draft(&w.partner);
+    dollars["requestedAmount"]["currency"] = json!("USD");
+    for (case, input, field) in [
+        ("unbalanced", unbalanced, "input.budgetLines"),
+        ("company partner", company_partner, "input.partners"),
+        (
+            "host country outside the call",
+            outside,
+            "input.hostCountries",
+        ),
+        ("wrong currency", dollars, "input.requestedAmount.currency"),
+    ] {
+        let response = create(&w, &w.call, input).await;
+        assert_eq!(
+            error_code(&response),
+            Some("BAD_USER_INPUT"),
+            "{case}: {response}"
+        );
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], field,
+            "{case}"
+        );
+    }
+    let stranger = w.app.user("stranger@example.org").await;
+    let not_member = w
+        .app
+        .graphql_as(
+            Some(&stranger.access),
+            CREATE,
+            json!({ "call": w.call, "org": w.ngo, "input": draft(&w.partner) }),
+        )
+        .await;
+    assert_eq!(error_code(&not_member), Some("NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn a_failing_rule_refuses_submission_with_the_failed_rules() {
+    let w = world().await;
+    let fund = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "query($id: ID!) { call(id: $id) { fund { id } } }",
+            json!({ "id": w.call }),
+        )
+        .await;
+    let fund = data(&fund)["call"]["fund"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let strict = open_call(&w.app, &w.manager, &fund, &["{ kind: REQUESTED_AMOUNT_IN_RANGE, minAmount: { amount: \"10000\", currency: \"CNY\" }, maxAmount: { amount: \"200000\", currency: \"CNY\" } }"]).await;
+    let response = create(&w, &strict, draft(&w.partner)).await;
+    let id = data(&response)["createApplication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.partner_owner.access),
+                ACCEPT,
+                json!({ "id": id, "org": w.partner }),
+            )
+            .await,
+    );
+    let refused = w
+        .app
+        .graphql_as(Some(&w.applicant.access), SUBMIT, json!({ "id": id }))
+        .await;
+    assert_eq!(error_code(&refused), Some("INELIGIBLE"), "{refused}");
+    let failures = refused["errors"][0]["extensions"]["failures"]
+        .as_array()
+        .unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0]["rule"], "REQUESTED_AMOUNT_IN_RANGE");
+    assert!(!failures[0]["reasonZh"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn nothing_is_submitted_after_the_deadline_and_withdrawal_is_final() {
+    let w = world().await;
+    let id = created(&w).await;
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.partner_owner.access),
+                ACCEPT,
+                json!({ "id": id, "org": w.partner }),
+            )
+            .await,
+    );
+    w.app.clock.advance(chrono::Duration::days(30));
+    let applicant = w
+        .app
+        .session("applicant@example.org", common::PASSWORD)
+        .await;
+    let late = w
+        .app
+        .graphql_as(Some(&applicant.access), SUBMIT, json!({ "id": id }))
+        .await;
+    assert_eq!(error_code(&late), Some("INVALID_STATE"));
+    let state = w.app.graphql_as(Some(&applicant.access), "query($id: ID!) { application(id: $id) { viewerCanEdit viewerCanSubmit viewerCanWithdraw } }", json!({ "id": id })).await;
+    assert_eq!(
+        data(&state)["application"],
+        json!({ "viewerCanEdit": false, "viewerCanSubmit": false, "viewerCanWithdraw": true })
+    );
+    let withdraw = "mutation($id: ID!) { withdrawApplication(id: $id) { status } }";
+    assert_eq!(
+        data(
+            &w.app
+                .graphql_as(Some(&applicant.access), withdraw, json!({ "id": id }))
+                .await
+        )["withdrawApplication"]["status"],
+        "WITHDRAWN"
+    );
+    assert_eq!(
+        error_code(
+            &w.app
+                .graphql_as(Some(&applicant.access), withdraw, json!({ "id": id }))
+                .await
+        ),
+        Some("INVALID_STATE")
+    );
+}
+
+#[tokio::test]
+async fn applicants_never_see_other_organisations_applications() {
+    let w = world().await;
+    let id = created(&w).await;
+    let rival = w.app.user("rival@example.org").await;
+    let rival_org = org(&w.app, &rival, json!({ "nameEn": "Rival NGO", "organizationType": 21, "country": "GB", "registryIdentifier": "GB-CHC-99" })).await;
+    let response = w
+        .app
+        .graphql_as(
+            Some(&rival.access),
+            CREATE,
+            json!({ "call": w.call, "org": rival_org, "input": draft(&w.partner) }),
+        )
+        .await;
+    let rival_app = data(&response)["createApplication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let lookup = "query($id: ID!) { application(id: $id) { id } }";
+    assert_eq!(
+        error_code(
+            &w.app
+                .graphql_as(Some(&rival.access), lookup, json!({ "id": id }))
+                .await
+        ),
+        Some("NOT_FOUND")
+    );
+    assert_eq!(
+        error_code(
+            &w.app
+                .graphql_as(
+                    Some(&w.applicant.access),
+                    lookup,
+                    json!({ "id": rival_app })
+                )
+                .await
+        ),
+        Some("NOT_FOUND")
+    );
+    assert_eq!(
+        error_code(&w.app.graphql(lookup, json!({ "id": id })).await),
+        Some("UNAUTHENTICATED")
+    );
+    let list = "{ applications { totalCount edges { node { id } } } }";
+    let mine = w.app.graphql_as(Some(&rival.access), list, json!({})).await;
+    assert_eq!(
+        data(&mine)["applications"]["edges"],
+        json!([{ "node": { "id": rival_app } }])
+    );
+    // The partner sees what it is named on; the manager sees no drafts.
+    assert_eq!(
+        data(
+            &w.app
+                .graphql_as(Some(&w.partner_owner.access), lookup, json!({ "id": id }))
+                .await
+        )["application"]["id"],
+        id
+    );
+    assert_eq!(
+        error_code(
+            &w.app
+                .graphql_as(Some(&w.manager.access), lookup, json!({ "id": id }))
+                .await
+        ),
+        Some("NOT_FOUND")
+    );
+    assert_eq!(
+        data(
+            &w.app
+                .graphql_as(Some(&w.manager.access), list, json!({}))
+                .await
+        )["applications"]["totalCount"],
+        0
+    );
+    // A partner met on an application shows no members to the applicant.
+    let partners = w.app.graphql_as(Some(&w.applicant.access), "query($id: ID!) { application(id: $id) { partners { organization { name { en } members { role } } } } }", json!({ "id": id })).await;
+    assert_eq!(
+        data(&partners)["application"]["partners"],
+        json!([{ "organization": { "name": { "en": "Maji Safi" }, "members": null } }])
+    );
+}
+
+#[tokio::test]
+async fn managers_list_submitted_applications_with_filters_and_order() {
+    let w = world().await;
+    for amount in ["300000", "200000"] {
+        let mut input = draft(&w.partner);
+        input["requestedAmount"]["amount"] = json!(amount);
+        input["budgetLines"] =
+            json!([{ "category": "All", "amount": { "amount": amount, "currency": "CNY" } }]);
+        input["partners"] = json!([]);
+        let response = create(&w, &w.call, input).await;
+        let id = data(&response)["createApplication"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        data(
+            &w.app
+                .graphql_as(Some(&w.applicant.access), SUBMIT, json!({ "id": id }))
+                .await,
+        );
+        w.app.clock.advance(chrono::Duration::minutes(1));
+    }
+    let manager = w.app.session("manager@example.org", common::PASSWORD).await;
+    let query = "query($f: ApplicationFilterInput, $o: ApplicationOrder) { applications(filter: $f, order: $o) { totalCount edges { node { requestedAmount { amount } } } } }";
+    let by_amount = w
+        .app
+        .graphql_as(
+            Some(&manager.access),
+            query,
+            json!({ "o": "REQUESTED_AMOUNT" }),
+        )
+        .await;
+    assert_eq!(
+        data(&by_amount)["applications"]["edges"],
+        json!([{ "node": { "requestedAmount": { "amount": "300000.00" } } }, { "node": { "requestedAmount": { "amount": "200000.00" } } }])
+    );
+    let by_submission = w
+        .app
+        .graphql_as(Some(&manager.access), query, json!({ "o": "SUBMITTED" }))
+        .await;
+    assert_eq!(
+        data(&by_submission)["applications"]["edges"][0]["node"]["requestedAmount"]["amount"],
+        "300000.00"
+    );
+    for (filter, count) in [
+        (json!({ "hostCountry": "KE" }), 2),
+        (json!({ "hostCountry": "TZ" }), 0),
+        (json!({ "applicantCategory": "CHINESE_NGO" }), 2),
+        (json!({ "applicantCategory": "HOST_COUNTRY_NGO" }), 0),
+        (
+            json!({ "sdgGoal": 6, "statuses": ["SUBMITTED"], "callId": w.call }),
+            2,
+        ),
+    ] {
+        let response = w
+            .app
+            .graphql_as(Some(&manager.access), query, json!({ "f": filter }))
+            .await;
+        assert_eq!(
+            data(&response)["applications"]["totalCount"],
+            count,
+            "{filter}"
+        );
+    }
+}
