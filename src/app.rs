@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -30,6 +31,8 @@ pub struct AppContext {
     pub mail: Arc<Transport>,
     /// Signs and checks access tokens.
     pub tokens: Arc<TokenKeys>,
+    /// SQL statements sent through the pool since start: statement budgets are tested with it.
+    pub statements: Arc<AtomicU64>,
 }
 
 impl AppContext {
@@ -40,7 +43,12 @@ impl AppContext {
         clock: Clock,
         transport: Option<Transport>,
     ) -> anyhow::Result<Self> {
-        let db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        let mut db = crate::db::connect(&config.database_url, config.db_max_connections).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&statements);
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         let transport = match transport {
             Some(transport) => transport,
             None => Transport::from_config(&config)?,
@@ -50,6 +58,7 @@ impl AppContext {
             db,
             clock,
             tokens: Arc::new(TokenKeys::new(&secret)),
+            statements,
             notifier: Arc::new(Notifier::new(&config.mail.from)?),
             mail: Arc::new(transport),
             config: Arc::new(config),

@@ -167,11 +167,12 @@ pub struct GraphqlLimits {
     )]
     pub max_depth: usize,
 
-    /// Highest complexity (roughly, fields resolved) a query may have.
+    /// Highest complexity a query may have: each field counts 1, and a list field multiplies
+    /// what it selects by `first` (a page of 100 with 50 fields costs 5000).
     #[arg(
         long = "graphql-max-complexity",
         env = "BRIDGEFUND_GRAPHQL_MAX_COMPLEXITY",
-        default_value_t = 500,
+        default_value_t = 10_000,
         global = true
     )]
     pub max_complexity: usize,

@@ -510,3 +510,62 @@ async fn managers_list_submitted_applications_with_filters_and_order() {
         );
     }
 }
+
+/// A page of applications with their organisation, partners, call and budget costs the same
+/// number of SQL statements whatever its size: nested fields go through DataLoaders.
+#[tokio::test]
+async fn a_nested_page_costs_the_same_statements_at_any_size() {
+    let w = world().await;
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.applicant.access),
+                "mutation { updateMe(input: { name: \"Applicant\" }) { id } }",
+                json!({}),
+            )
+            .await,
+    );
+    for _ in 0..100 {
+        let response = create(&w, &w.call, draft(&w.partner)).await;
+        data(&response);
+    }
+    let query = "query($n: Int) { applications(first: $n) { totalCount pageInfo { hasNextPage } edges { node {
+        reference status title { en } requestedAmount { amount currency }
+        organization { name { en } applicantCategory }
+        partners { status budgetShare { amount } organization { name { en } country } }
+        budgetLines { category amount { amount } }
+        call { title { en } fund { currency } }
+        viewerCanEdit viewerCanSubmit viewerCanWithdraw } } } }";
+    let mut counts = Vec::new();
+    for size in [1, 10, 100] {
+        let before = w
+            .app
+            .context
+            .statements
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let response = w
+            .app
+            .graphql_as(Some(&w.applicant.access), query, json!({ "n": size }))
+            .await;
+        let after = w
+            .app
+            .context
+            .statements
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            data(&response)["applications"]["edges"]
+                .as_array()
+                .unwrap()
+                .len(),
+            size
+        );
+        counts.push(after - before);
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    assert_eq!(counts[1], counts[2], "{counts:?}");
+    assert!(
+        counts[0] > 0 && counts[0] <= 15,
+        "a bounded number of statements: {counts:?}"
+    );
+    eprintln!("statements per page: {counts:?}");
+}

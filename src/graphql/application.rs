@@ -4,7 +4,6 @@
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{application, application_budget_line, application_partner};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::domain::application::{
     ApplicationStatus as DomainStatus, PartnerStatus as DomainPartnerStatus,
@@ -15,6 +14,7 @@ use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
+use crate::graphql::loaders::Loaders;
 use crate::graphql::organization::{ApplicantCategory, Organization};
 use crate::graphql::pagination::{Conn, PageRequest, connection};
 use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput};
@@ -69,14 +69,82 @@ pub enum PartnershipStatus {
     Declined,
 }
 
-async fn currency_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<Currency> {
-    let request = request(ctx);
-    let call = entity::call::Entity::find_by_id(app.call_id)
-        .one(&request.app.db)
+fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<std::sync::Arc<Loaders>>()
+}
+
+async fn call_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<entity::call::Model> {
+    loaders(ctx)
+        .calls
+        .load_one(app.call_id)
         .await?
-        .ok_or(AppError::NotFound("call"))?;
-    let fund = crate::service::fund::find(&request.app.db, call.fund_id).await?;
+        .ok_or(AppError::NotFound("call"))
+}
+
+async fn currency_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<Currency> {
+    let call = call_of(ctx, app).await?;
+    let fund = loaders(ctx)
+        .funds
+        .load_one(call.fund_id)
+        .await?
+        .ok_or(AppError::NotFound("fund"))?;
     Currency::parse(&fund.currency).map_err(AppError::internal)
+}
+
+async fn organization_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Organization> {
+    loaders(ctx)
+        .organizations
+        .load_one(id)
+        .await?
+        .map(Organization)
+        .ok_or(AppError::NotFound("organization"))
+}
+
+/// Loads what the nested fields of a page of applications read, one statement per relation,
+/// into the request's loaders: the page then costs the same statements at any size.
+async fn prefetch(ctx: &Context<'_>, apps: &[&application::Model]) -> AppResult<()> {
+    let loaders = loaders(ctx);
+    let ids: Vec<uuid::Uuid> = apps.iter().map(|a| a.id).collect();
+    let partners = loaders.partners.load_many(ids.iter().copied()).await?;
+    loaders.budget_lines.load_many(ids.iter().copied()).await?;
+    let calls = loaders
+        .calls
+        .load_many(apps.iter().map(|a| a.call_id))
+        .await?;
+    loaders
+        .funds
+        .load_many(calls.values().map(|c| c.fund_id))
+        .await?;
+    let organizations = apps
+        .iter()
+        .map(|a| a.organization_id)
+        .chain(partners.values().flatten().map(|p| p.organization_id));
+    loaders.organizations.load_many(organizations).await?;
+    if let Some(user) = request(ctx).viewer.optional_user_id() {
+        loaders.memberships.load_one(user).await?;
+    }
+    Ok(())
+}
+
+/// What the viewer may do next: members of the applicant act on it while the call allows.
+async fn permissions(
+    ctx: &Context<'_>,
+    app: &application::Model,
+) -> AppResult<service::Permissions> {
+    let request = request(ctx);
+    let Some(user) = request.viewer.optional_user_id() else {
+        return Ok(service::Permissions::default());
+    };
+    let orgs = loaders(ctx)
+        .memberships
+        .load_one(user)
+        .await?
+        .unwrap_or_default();
+    if !orgs.contains(&app.organization_id) {
+        return Ok(service::Permissions::default());
+    }
+    let call = call_of(ctx, app).await?;
+    service::permissions_for(service::status_of(app)?, &call, request.app.clock.now())
 }
 
 fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
@@ -96,19 +164,12 @@ impl Application {
     async fn reference(&self) -> &str {
         &self.0.reference
     }
+    /// The call (never a draft: applications exist only in calls that opened).
     async fn call(&self, ctx: &Context<'_>) -> AppResult<Call> {
-        let request = request(ctx);
-        crate::service::call::get(request.app, &request.viewer, self.0.call_id)
-            .await
-            .map(Call)
+        call_of(ctx, &self.0).await.map(Call)
     }
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
-        let request = request(ctx);
-        entity::organization::Entity::find_by_id(self.0.organization_id)
-            .one(&request.app.db)
-            .await?
-            .map(Organization)
-            .ok_or(AppError::NotFound("organization"))
+        organization_by_id(ctx, self.0.organization_id).await
     }
     async fn applicant_category(&self) -> Option<ApplicantCategory> {
         self.0
@@ -165,46 +226,35 @@ impl Application {
         self.0.snapshot.clone().map(Json)
     }
     async fn partners(&self, ctx: &Context<'_>) -> AppResult<Vec<ApplicationPartner>> {
-        let request = request(ctx);
         let currency = currency_of(ctx, &self.0).await?;
-        Ok(application_partner::Entity::find()
-            .filter(application_partner::Column::ApplicationId.eq(self.0.id))
-            .order_by_asc(application_partner::Column::CreatedAt)
-            .all(&request.app.db)
+        Ok(loaders(ctx)
+            .partners
+            .load_one(self.0.id)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|p| ApplicationPartner(p, currency))
             .collect())
     }
     async fn budget_lines(&self, ctx: &Context<'_>) -> AppResult<Vec<BudgetLine>> {
-        let request = request(ctx);
         let currency = currency_of(ctx, &self.0).await?;
-        Ok(application_budget_line::Entity::find()
-            .filter(application_budget_line::Column::ApplicationId.eq(self.0.id))
-            .order_by_asc(application_budget_line::Column::Position)
-            .all(&request.app.db)
+        Ok(loaders(ctx)
+            .budget_lines
+            .load_one(self.0.id)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(|l| BudgetLine(l, currency))
             .collect())
     }
     async fn viewer_can_edit(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        let request = request(ctx);
-        Ok(service::permissions(request.app, &request.viewer, &self.0)
-            .await?
-            .can_edit)
+        Ok(permissions(ctx, &self.0).await?.can_edit)
     }
     async fn viewer_can_submit(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        let request = request(ctx);
-        Ok(service::permissions(request.app, &request.viewer, &self.0)
-            .await?
-            .can_submit)
+        Ok(permissions(ctx, &self.0).await?.can_submit)
     }
     async fn viewer_can_withdraw(&self, ctx: &Context<'_>) -> AppResult<bool> {
-        let request = request(ctx);
-        Ok(service::permissions(request.app, &request.viewer, &self.0)
-            .await?
-            .can_withdraw)
+        Ok(permissions(ctx, &self.0).await?.can_withdraw)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -216,12 +266,7 @@ pub struct ApplicationPartner(application_partner::Model, Currency);
 #[Object]
 impl ApplicationPartner {
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
-        let request = request(ctx);
-        entity::organization::Entity::find_by_id(self.0.organization_id)
-            .one(&request.app.db)
-            .await?
-            .map(Organization)
-            .ok_or(AppError::NotFound("organization"))
+        organization_by_id(ctx, self.0.organization_id).await
     }
     async fn budget_share(&self) -> AppResult<MoneyOutput> {
         money(self.0.budget_share_minor, self.1)
@@ -471,6 +516,8 @@ impl ApplicationQuery {
         };
         let request = request(ctx);
         let rows = service::list(request.app, &request.viewer, &parsed, &page).await?;
+        let apps: Vec<&application::Model> = rows.items.iter().map(|(_, app)| app).collect();
+        prefetch(ctx, &apps).await?;
         Ok(connection(rows.map(Application), &page))
     }
 }

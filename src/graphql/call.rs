@@ -157,10 +157,16 @@ impl EligibilityRule {
 
 pub struct Call(pub call::Model);
 
+async fn fund_of(ctx: &Context<'_>, call: &call::Model) -> AppResult<entity::fund::Model> {
+    ctx.data_unchecked::<std::sync::Arc<crate::graphql::loaders::Loaders>>()
+        .funds
+        .load_one(call.fund_id)
+        .await?
+        .ok_or(AppError::NotFound("fund"))
+}
+
 async fn fund_currency(ctx: &Context<'_>, call: &call::Model) -> AppResult<Currency> {
-    let request = request(ctx);
-    let fund = crate::service::fund::find(&request.app.db, call.fund_id).await?;
-    Currency::parse(&fund.currency).map_err(AppError::internal)
+    Currency::parse(&fund_of(ctx, call).await?.currency).map_err(AppError::internal)
 }
 
 #[Object]
@@ -169,10 +175,7 @@ impl Call {
         ID(self.0.id.to_string())
     }
     async fn fund(&self, ctx: &Context<'_>) -> AppResult<Fund> {
-        let request = request(ctx);
-        crate::service::fund::find(&request.app.db, self.0.fund_id)
-            .await
-            .map(Fund)
+        fund_of(ctx, &self.0).await.map(Fund)
     }
     async fn title(&self) -> LocalizedText {
         LocalizedText {

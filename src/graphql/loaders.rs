@@ -3,8 +3,11 @@
 
 use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{host_country_registration, organization_member, user_account};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{
+    application_budget_line, application_partner, call, fund, host_country_registration,
+    organization, organization_member, user_account,
+};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -13,18 +16,71 @@ use crate::error::AppError;
 
 /// The loaders of one request.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub members: DataLoader<MembersLoader>,
-    pub registrations: DataLoader<RegistrationsLoader>,
+    pub users: Cached<UserLoader>,
+    pub members: Cached<MembersLoader>,
+    pub registrations: Cached<RegistrationsLoader>,
+    pub organizations: Cached<ByIdLoader<organization::Entity>>,
+    pub calls: Cached<ByIdLoader<call::Entity>>,
+    pub funds: Cached<ByIdLoader<fund::Entity>>,
+    pub partners: Cached<PartnersLoader>,
+    pub budget_lines: Cached<BudgetLinesLoader>,
+    /// The organisations a user belongs to, keyed by user.
+    pub memberships: Cached<MembershipsLoader>,
 }
+
+/// A loader that remembers what it loaded for the rest of the request, so a value asked for
+/// twice (or primed by a list resolver) costs no second statement.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
 
 impl Loaders {
     pub fn new(context: &AppContext) -> Self {
         let db = context.db.clone();
         Loaders {
-            users: DataLoader::new(UserLoader(db.clone()), tokio::spawn),
-            members: DataLoader::new(MembersLoader(db.clone()), tokio::spawn),
-            registrations: DataLoader::new(RegistrationsLoader(db), tokio::spawn),
+            users: DataLoader::with_cache(
+                UserLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            members: DataLoader::with_cache(
+                MembersLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            registrations: DataLoader::with_cache(
+                RegistrationsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            organizations: DataLoader::with_cache(
+                ByIdLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            calls: DataLoader::with_cache(
+                ByIdLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            funds: DataLoader::with_cache(
+                ByIdLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            partners: DataLoader::with_cache(
+                PartnersLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            budget_lines: DataLoader::with_cache(
+                BudgetLinesLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            memberships: DataLoader::with_cache(
+                MembershipsLoader(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }
@@ -83,6 +139,131 @@ impl Loader<Uuid> for RegistrationsLoader {
             .await?
         {
             grouped.entry(row.organization_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Rows of any table whose primary key is a UUID `id`, by id.
+pub struct ByIdLoader<E> {
+    db: DatabaseConnection,
+    entity: std::marker::PhantomData<E>,
+}
+
+impl<E> ByIdLoader<E> {
+    fn new(db: DatabaseConnection) -> Self {
+        ByIdLoader {
+            db,
+            entity: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Tables loaded by id: the model tells its id.
+pub trait HasId {
+    fn row_id(&self) -> Uuid;
+}
+
+impl HasId for organization::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl HasId for call::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl HasId for fund::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl<E> Loader<Uuid> for ByIdLoader<E>
+where
+    E: EntityTrait + Send + Sync + 'static,
+    E::Model: HasId + Clone + Send + Sync + 'static,
+    E::Column: sea_orm::ColumnTrait,
+{
+    type Value = E::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let id = <E::Column as std::str::FromStr>::from_str("id")
+            .map_err(|_| AppError::internal(anyhow::anyhow!("table has no id column")))?;
+        Ok(E::find()
+            .filter(id.is_in(keys.iter().copied()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| (row.row_id(), row))
+            .collect())
+    }
+}
+
+/// Partners of applications, keyed by application.
+pub struct PartnersLoader(DatabaseConnection);
+
+impl Loader<Uuid> for PartnersLoader {
+    type Value = Vec<application_partner::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in application_partner::Entity::find()
+            .filter(application_partner::Column::ApplicationId.is_in(keys.iter().copied()))
+            .order_by_asc(application_partner::Column::CreatedAt)
+            .all(&self.0)
+            .await?
+        {
+            grouped.entry(row.application_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Budget lines of applications, keyed by application, in order.
+pub struct BudgetLinesLoader(DatabaseConnection);
+
+impl Loader<Uuid> for BudgetLinesLoader {
+    type Value = Vec<application_budget_line::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in application_budget_line::Entity::find()
+            .filter(application_budget_line::Column::ApplicationId.is_in(keys.iter().copied()))
+            .order_by_asc(application_budget_line::Column::Position)
+            .all(&self.0)
+            .await?
+        {
+            grouped.entry(row.application_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// The organisations each user belongs to, keyed by user.
+pub struct MembershipsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for MembershipsLoader {
+    type Value = Vec<Uuid>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in organization_member::Entity::find()
+            .filter(organization_member::Column::UserId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?
+        {
+            grouped
+                .entry(row.user_id)
+                .or_default()
+                .push(row.organization_id);
         }
         Ok(grouped)
     }

@@ -867,24 +867,13 @@ pub async fn withdraw(
     Ok(app)
 }
 
-/// What the viewer may do next, so frontends need not copy the rules.
-pub async fn permissions(
-    ctx: &AppContext,
-    viewer: &Viewer,
-    app: &application::Model,
+/// What a member of the applicant may do next, so frontends need not copy the rules.
+pub fn permissions_for(
+    status: ApplicationStatus,
+    call: &call::Model,
+    now: DateTime<Utc>,
 ) -> AppResult<Permissions> {
-    let Some(user) = viewer.optional_user_id() else {
-        return Ok(Permissions::default());
-    };
-    if membership(&ctx.db, app.organization_id, user)
-        .await?
-        .is_none()
-    {
-        return Ok(Permissions::default());
-    }
-    let status = status_of(app)?;
-    let call = find_call(&ctx.db, app.call_id).await?;
-    let open = accepting(&call, ctx.clock.now()).is_ok();
+    let open = accepting(call, now).is_ok();
     Ok(Permissions {
         can_edit: status == ApplicationStatus::Draft && open,
         can_submit: transition(status, ApplicationEvent::Submit).is_ok() && open,
