@@ -33,6 +33,8 @@ pub struct AppContext {
     pub tokens: Arc<TokenKeys>,
     /// SQL statements sent through the pool since start: statement budgets are tested with it.
     pub statements: Arc<AtomicU64>,
+    /// Where uploaded documents live.
+    pub documents: crate::storage::DocumentStore,
 }
 
 impl AppContext {
@@ -59,6 +61,7 @@ impl AppContext {
             clock,
             tokens: Arc::new(TokenKeys::new(&secret)),
             statements,
+            documents: crate::storage::DocumentStore::Folder(config.data_dir.join("documents")),
             notifier: Arc::new(Notifier::new(&config.mail.from)?),
             mail: Arc::new(transport),
             config: Arc::new(config),

@@ -113,6 +113,19 @@ pub struct Config {
     #[arg(long, env = "BRIDGEFUND_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
 
+    /// Largest upload (one file, and the whole multipart request), in bytes.
+    #[arg(long, env = "BRIDGEFUND_UPLOAD_LIMIT", default_value_t = 20 * 1024 * 1024, global = true)]
+    pub upload_limit: usize,
+
+    /// Most files in one multipart request.
+    #[arg(
+        long,
+        env = "BRIDGEFUND_UPLOAD_MAX_FILES",
+        default_value_t = 5,
+        global = true
+    )]
+    pub upload_max_files: usize,
+
     /// Longest time a request may take, in seconds; slower requests get 408.
     #[arg(
         long,

@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/documents/{id}", get(download_document))
         .layer(layers)
         .with_state(state)
 }
@@ -107,6 +108,50 @@ async fn ready(State(state): State<AppState>) -> Response {
             )
                 .into_response()
         }
+    }
+}
+
+/// Downloads a document for those who may see its application (`Authorization: Bearer …`).
+/// Anything else, including a document the viewer may not see, is 404.
+async fn download_document(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let viewer = viewer_of(&request, &state);
+    if viewer == Viewer::Anonymous {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match crate::service::application::download_document(&state.context, &viewer, id).await {
+        Ok((document, content)) => (
+            [
+                (header::CONTENT_TYPE, document.content_type.clone()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}\"",
+                        document
+                            .file_name
+                            .replace(|c: char| !c.is_ascii() || c.is_ascii_control(), "_")
+                    ),
+                ),
+                (
+                    header::HeaderName::from_static("x-content-type-options"),
+                    "nosniff".to_owned(),
+                ),
+            ],
+            content,
+        )
+            .into_response(),
+        Err(crate::error::AppError::Unauthenticated) => StatusCode::UNAUTHORIZED.into_response(),
+        Err(crate::error::AppError::Internal(cause)) => {
+            tracing::error!(error = format!("{cause:#}"), "document download failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
@@ -172,7 +217,18 @@ impl FromRequest<AppState> for GraphqlBody {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let limit = state.context.config.body_limit;
+        let config = &state.context.config;
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/"));
+        // Uploads get their own, larger limit; everything else the body limit.
+        let limit = if multipart {
+            config.upload_limit.max(config.body_limit)
+        } else {
+            config.body_limit
+        };
         let meta = RequestMeta {
             request_id: request_id_of(&request),
             client_addr: request
@@ -212,8 +268,8 @@ impl FromRequest<AppState> for GraphqlBody {
         });
         let reader = tokio_util::io::StreamReader::new(stream).compat();
         let options = MultipartOptions::default()
-            .max_file_size(limit)
-            .max_num_files(16);
+            .max_file_size(config.upload_limit)
+            .max_num_files(config.upload_max_files);
         match async_graphql::http::receive_batch_body(content_type, reader, options).await {
             Ok(batch) => Ok(GraphqlBody { batch, meta }),
             Err(ParseRequestError::PayloadTooLarge) => Err(too_large(limit)),

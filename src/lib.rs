@@ -16,6 +16,7 @@ pub mod http;
 pub mod notify;
 pub mod pagination;
 pub mod service;
+pub mod storage;
 
 pub use app::{AppContext, Application};
 pub use config::Config;

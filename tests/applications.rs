@@ -569,3 +569,250 @@ async fn a_nested_page_costs_the_same_statements_at_any_size() {
     );
     eprintln!("statements per page: {counts:?}");
 }
+
+const UPLOAD: &str = "mutation($id: ID!, $kind: String!, $file: Upload!) { uploadDocument(applicationId: $id, kind: $kind, file: $file) { id kind fileName contentType size sha256 downloadPath } }";
+
+/// Sends a GraphQL multipart request (the upload specification) with one file.
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    application: &str,
+    kind: &str,
+    name: &str,
+    content_type: &str,
+    content: Vec<u8>,
+) -> reqwest::Response {
+    let operations =
+        json!({ "query": UPLOAD, "variables": { "id": application, "kind": kind, "file": null } });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(content)
+                .file_name(name.to_owned())
+                .mime_str(content_type)
+                .unwrap(),
+        );
+    app.http
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn pdf() -> Vec<u8> {
+    b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n".to_vec()
+}
+
+#[tokio::test]
+async fn documents_are_uploaded_checked_hashed_and_downloaded_only_by_those_who_may_see_them() {
+    let w = world().await;
+    let id = created(&w).await;
+    let response = upload(
+        &w.app,
+        &w.applicant.access,
+        &id,
+        "budget_plan",
+        "../plan.pdf",
+        "application/pdf",
+        pdf(),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let document = data(&body)["uploadDocument"].clone();
+    use sha2::Digest;
+    let expected: String = sha2::Sha256::digest(pdf())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(document["sha256"], expected);
+    assert_eq!(document["kind"], "BUDGET_PLAN");
+    assert_eq!(document["fileName"], "plan.pdf");
+    assert_eq!(document["size"], pdf().len());
+
+    let path = document["downloadPath"].as_str().unwrap().to_owned();
+    let download = |token: Option<String>| {
+        let mut request = w.app.http.get(w.app.url(&path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let mine = download(Some(w.applicant.access.clone())).await.unwrap();
+    assert_eq!(mine.status(), 200);
+    assert_eq!(mine.headers()["content-type"], "application/pdf");
+    assert_eq!(mine.bytes().await.unwrap().to_vec(), pdf());
+    let stranger = w.app.user("stranger@example.org").await;
+    assert_eq!(
+        download(Some(stranger.access.clone()))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(download(None).await.unwrap().status(), 401);
+    assert_eq!(
+        download(Some(w.manager.access.clone()))
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "a draft's documents are the applicant's"
+    );
+
+    for (name, content_type, content) in [
+        (
+            "setup.pdf",
+            "application/pdf",
+            b"MZ\x90\x00 not a pdf".to_vec(),
+        ),
+        ("page.html", "text/html", b"<html></html>".to_vec()),
+        ("empty.pdf", "application/pdf", Vec::new()),
+    ] {
+        let refused: Value = upload(
+            &w.app,
+            &w.applicant.access,
+            &id,
+            "OTHER",
+            name,
+            content_type,
+            content,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            error_code(&refused),
+            Some("BAD_USER_INPUT"),
+            "{name}: {refused}"
+        );
+    }
+    let outsider: Value = upload(
+        &w.app,
+        &stranger.access,
+        &id,
+        "OTHER",
+        "x.pdf",
+        "application/pdf",
+        pdf(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(error_code(&outsider), Some("NOT_FOUND"));
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_get_413() {
+    let app = TestApp::spawn_with(|config| config.upload_limit = 4096).await;
+    let user = app.user("someone@example.org").await;
+    let mut big = pdf();
+    big.resize(64 * 1024, b' ');
+    let response = upload(
+        &app,
+        &user.access,
+        &uuid::Uuid::new_v4().to_string(),
+        "OTHER",
+        "big.pdf",
+        "application/pdf",
+        big,
+    )
+    .await;
+    assert_eq!(response.status(), 413);
+}
+
+#[tokio::test]
+async fn a_required_document_must_be_attached_and_its_hash_is_frozen_at_submission() {
+    let w = world().await;
+    let fund = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "query($id: ID!) { call(id: $id) { fund { id } } }",
+            json!({ "id": w.call }),
+        )
+        .await;
+    let fund = data(&fund)["call"]["fund"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let call = open_call(
+        &w.app,
+        &w.manager,
+        &fund,
+        &["{ kind: REQUIRED_DOCUMENT, documentKind: \"BUDGET_PLAN\" }"],
+    )
+    .await;
+    let mut input = draft(&w.partner);
+    input["partners"] = json!([]);
+    let response = create(&w, &call, input).await;
+    let id = data(&response)["createApplication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = w
+        .app
+        .graphql_as(Some(&w.applicant.access), SUBMIT, json!({ "id": id }))
+        .await;
+    assert_eq!(error_code(&refused), Some("INELIGIBLE"));
+    assert_eq!(
+        refused["errors"][0]["extensions"]["failures"][0]["rule"],
+        "REQUIRED_DOCUMENT"
+    );
+
+    let uploaded: Value = upload(
+        &w.app,
+        &w.applicant.access,
+        &id,
+        "BUDGET_PLAN",
+        "plan.pdf",
+        "application/pdf",
+        pdf(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let sha = data(&uploaded)["uploadDocument"]["sha256"].clone();
+    data(
+        &w.app
+            .graphql_as(Some(&w.applicant.access), SUBMIT, json!({ "id": id }))
+            .await,
+    );
+    let read = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "query($id: ID!) { application(id: $id) { submittedVersion } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        data(&read)["application"]["submittedVersion"]["documents"][0]["sha256"],
+        sha
+    );
+    let late: Value = upload(
+        &w.app,
+        &w.applicant.access,
+        &id,
+        "OTHER",
+        "late.pdf",
+        "application/pdf",
+        pdf(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        error_code(&late),
+        Some("INVALID_STATE"),
+        "nothing is added after submission"
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod application_budget_line;
+pub mod application_document;
 pub mod application_partner;
 pub mod audit_event;
 pub mod call;

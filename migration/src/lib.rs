@@ -11,6 +11,7 @@ mod m20261122_000004_create_organization;
 mod m20261122_000005_create_fund;
 mod m20261122_000006_create_call;
 mod m20261122_000007_create_application;
+mod m20261122_000008_create_application_document;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_create_fund::Migration),
             Box::new(m20261122_000006_create_call::Migration),
             Box::new(m20261122_000007_create_application::Migration),
+            Box::new(m20261122_000008_create_application_document::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod application;
 pub mod audit;
 pub mod call;
 pub mod country;
+pub mod document;
 pub mod eligibility;
 pub mod email;
 pub mod email_delivery;

@@ -1,7 +1,7 @@
 //! Applications over GraphQL: drafting, partners, submission, withdrawal and listing, each
 //! application telling its viewer what they may do next.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Upload};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{application, application_budget_line, application_partner};
 
@@ -247,6 +247,15 @@ impl Application {
             .map(|l| BudgetLine(l, currency))
             .collect())
     }
+    /// Attached documents; download each from `downloadPath` with the same bearer token.
+    async fn documents(&self, ctx: &Context<'_>) -> AppResult<Vec<ApplicationDocument>> {
+        let request = request(ctx);
+        Ok(service::documents(&request.app.db, self.0.id)
+            .await?
+            .into_iter()
+            .map(ApplicationDocument)
+            .collect())
+    }
     async fn viewer_can_edit(&self, ctx: &Context<'_>) -> AppResult<bool> {
         Ok(permissions(ctx, &self.0).await?.can_edit)
     }
@@ -277,6 +286,39 @@ impl ApplicationPartner {
             Ok(DomainPartnerStatus::Declined) => PartnershipStatus::Declined,
             _ => PartnershipStatus::Pending,
         }
+    }
+}
+
+pub struct ApplicationDocument(pub entity::application_document::Model);
+
+#[Object]
+impl ApplicationDocument {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    /// Size in bytes.
+    async fn size(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// Hex SHA-256 of the content.
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    /// `GET` this path on the API server, with the bearer token, to download the file.
+    async fn download_path(&self) -> String {
+        format!("/documents/{}", self.0.id)
+    }
+    async fn uploaded_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }
 
@@ -596,6 +638,41 @@ impl ApplicationMutation {
         service::submit(request.app, &request.viewer, &request.actor(), id)
             .await
             .map(Application)
+    }
+
+    /// Attaches a document to a draft (GraphQL multipart request): PDF, PNG, JPEG or
+    /// Office/OpenDocument, checked by content, within the upload limit.
+    async fn upload_document(
+        &self,
+        ctx: &Context<'_>,
+        application_id: ID,
+        kind: String,
+        file: Upload,
+    ) -> AppResult<ApplicationDocument> {
+        let id = parse_id(&application_id, "applicationId")?;
+        let kind = crate::domain::document::parse_kind(&kind)
+            .map_err(|e| AppError::bad_input("kind", e))?;
+        let value = file
+            .value(ctx)
+            .map_err(|_| AppError::bad_input("file", "the file did not arrive"))?;
+        let upload = service::Upload {
+            kind,
+            file_name: crate::domain::document::clean_file_name(&value.filename),
+            content_type: value.content_type.unwrap_or_default(),
+            content: value.content,
+        };
+        let request = request(ctx);
+        service::upload_document(request.app, &request.viewer, &request.actor(), id, upload)
+            .await
+            .map(ApplicationDocument)
+    }
+
+    /// Removes a document from a draft.
+    async fn remove_document(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        let id = parse_id(&id, "id")?;
+        let request = request(ctx);
+        service::remove_document(request.app, &request.viewer, &request.actor(), id).await?;
+        Ok(true)
     }
 
     /// Withdraws a draft or a submitted application.

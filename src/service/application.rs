@@ -631,6 +631,7 @@ pub async fn submit(
         ));
     }
 
+    let attached = documents(&txn, id).await?;
     let partner_orgs = organization::Entity::find()
         .filter(organization::Column::Id.is_in(partners.iter().map(|p| p.organization_id)))
         .all(&txn)
@@ -664,7 +665,7 @@ pub async fn submit(
             .collect::<AppResult<_>>()?,
         requested_minor: Some(app.requested_minor),
         currency,
-        document_kinds: Vec::new(),
+        document_kinds: attached.iter().map(|d| d.kind.clone()).collect(),
         partners: partner_orgs
             .iter()
             .map(|p| {
@@ -713,7 +714,7 @@ pub async fn submit(
             json!({ "organizationId": p.organization_id, "nameEn": o.map(|o| o.name_en.clone()), "country": o.map(|o| o.country.clone()), "category": o.map(|o| category_of(o).as_str()), "budgetShareMinor": p.budget_share_minor })
         }).collect::<Vec<_>>(),
         "budgetLines": lines.iter().map(|l| json!({ "category": l.category, "description": l.description, "amountMinor": l.amount_minor })).collect::<Vec<_>>(),
-        "documents": [],
+        "documents": attached.iter().map(|d| json!({ "id": d.id, "kind": d.kind, "fileName": d.file_name, "contentType": d.content_type, "size": d.size_bytes, "sha256": d.sha256 })).collect::<Vec<_>>(),
     });
     let updated = application::Entity::update_many()
         .col_expr(application::Column::Status, Expr::value(to.as_str()))
@@ -1021,4 +1022,169 @@ pub async fn list(
         .map(|a| (cursor_of(&a, filter.sort), a))
         .collect();
     Ok(Page::from_rows(rows, page, total))
+}
+
+/// Most documents one application may carry.
+pub const MAX_DOCUMENTS: u64 = 20;
+
+/// An upload as it arrived, parsed at the edge.
+#[derive(Debug)]
+pub struct Upload {
+    pub kind: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub content: bytes::Bytes,
+}
+
+/// Attaches a document to a draft. The content is checked against its declared type, hashed, and
+/// stored before the row is written; if the row cannot be written the stored file is removed.
+#[tracing::instrument(skip_all)]
+pub async fn upload_document(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+    upload: Upload,
+) -> AppResult<entity::application_document::Model> {
+    use entity::application_document as document;
+    use sha2::{Digest, Sha256};
+    let user = viewer.user_id()?;
+    let format = crate::domain::document::check_format(&upload.content_type, &upload.content)
+        .map_err(|e| AppError::bad_input("file", e))?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let app = as_applicant(&txn, user, id).await?;
+    if status_of(&app)? != ApplicationStatus::Draft {
+        return Err(AppError::InvalidState(
+            "documents are attached to drafts; what was submitted stays as it was".into(),
+        ));
+    }
+    let count = document::Entity::find()
+        .filter(document::Column::ApplicationId.eq(id))
+        .count(&txn)
+        .await?;
+    if count >= MAX_DOCUMENTS {
+        return Err(AppError::LimitExceeded(format!(
+            "an application carries at most {MAX_DOCUMENTS} documents"
+        )));
+    }
+    let sha256: String = Sha256::digest(&upload.content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let key = Uuid::now_v7().to_string();
+    ctx.documents.put(&key, &upload.content).await?;
+    let row = document::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        application_id: Set(id),
+        kind: Set(upload.kind),
+        file_name: Set(upload.file_name),
+        content_type: Set(format.content_type().to_owned()),
+        size_bytes: Set(upload.content.len() as i64),
+        sha256: Set(sha256),
+        storage_key: Set(key.clone()),
+        uploaded_by: Set(user),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let written = async {
+        let row = row.insert(&txn).await?;
+        audit::record(&txn, &ctx.clock, actor, "application.upload_document", AuditTarget { kind: "application", id: Some(id) }, None, Some(json!({ "documentId": row.id, "kind": row.kind, "fileName": row.file_name, "sha256": row.sha256, "size": row.size_bytes }))).await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(row)
+    }
+    .await;
+    if written.is_err()
+        && let Err(error) = ctx.documents.delete(&key).await
+    {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "could not remove an orphaned document"
+        );
+    }
+    written
+}
+
+/// Removes a document from a draft.
+#[tracing::instrument(skip_all)]
+pub async fn remove_document(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    document_id: Uuid,
+) -> AppResult<()> {
+    use entity::application_document as document;
+    let user = viewer.user_id()?;
+    let txn = begin_write(&ctx.db).await?;
+    let row = document::Entity::find_by_id(document_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("document"))?;
+    let app = as_applicant(&txn, user, row.application_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("document"),
+            other => other,
+        })?;
+    if status_of(&app)? != ApplicationStatus::Draft {
+        return Err(AppError::InvalidState(
+            "documents of a submitted application stay".into(),
+        ));
+    }
+    document::Entity::delete_by_id(document_id)
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.remove_document",
+        AuditTarget {
+            kind: "application",
+            id: Some(app.id),
+        },
+        Some(json!({ "documentId": row.id, "kind": row.kind, "sha256": row.sha256 })),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    if let Err(error) = ctx.documents.delete(&row.storage_key).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "could not remove a deleted document's content"
+        );
+    }
+    Ok(())
+}
+
+/// A document's metadata and content, for those who may see its application.
+pub async fn download_document(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    document_id: Uuid,
+) -> AppResult<(entity::application_document::Model, Vec<u8>)> {
+    let row = entity::application_document::Entity::find_by_id(document_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound("document"))?;
+    get(ctx, viewer, row.application_id)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::NotFound("document"),
+            other => other,
+        })?;
+    let content = ctx.documents.get(&row.storage_key).await?;
+    Ok((row, content))
+}
+
+/// The documents of an application, oldest first.
+pub async fn documents(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Vec<entity::application_document::Model>> {
+    Ok(entity::application_document::Entity::find()
+        .filter(entity::application_document::Column::ApplicationId.eq(id))
+        .order_by_asc(entity::application_document::Column::CreatedAt)
+        .all(db)
+        .await?)
 }
