@@ -196,6 +196,9 @@ async fn run_scheduler(context: AppContext, stop: CancellationToken) {
         if let Err(error) = crate::service::call::apply_schedule(&context).await {
             tracing::error!(error = %error, "the call scheduler failed");
         }
+        if let Err(error) = crate::service::application::send_draft_reminders(&context).await {
+            tracing::error!(error = %error, "the draft reminders failed");
+        }
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(interval) => {}

@@ -161,6 +161,16 @@ pub struct Config {
     )]
     pub scheduler_interval_secs: u64,
 
+    /// How long before a call closes the members of organisations with a draft in it are
+    /// reminded (once), in hours.
+    #[arg(
+        long,
+        env = "BRIDGEFUND_DRAFT_REMINDER_HOURS",
+        default_value_t = 72,
+        global = true
+    )]
+    pub draft_reminder_hours: i64,
+
     #[command(flatten)]
     pub graphql: GraphqlLimits,
 

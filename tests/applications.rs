@@ -816,3 +816,68 @@ async fn a_required_document_must_be_attached_and_its_hash_is_frozen_at_submissi
         "nothing is added after submission"
     );
 }
+
+#[tokio::test]
+async fn members_with_a_draft_are_reminded_once_before_the_call_closes() {
+    let w = world().await;
+    let id = created(&w).await;
+    let submitted = created(&w).await;
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.partner_owner.access),
+                ACCEPT,
+                json!({ "id": submitted, "org": w.partner }),
+            )
+            .await,
+    );
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.applicant.access),
+                SUBMIT,
+                json!({ "id": submitted }),
+            )
+            .await,
+    );
+    let remind = || bridgefund::service::application::send_draft_reminders(&w.app.context);
+
+    assert_eq!(
+        remind().await.unwrap(),
+        0,
+        "the call closes in 30 days: too early"
+    );
+    w.app
+        .clock
+        .advance(chrono::Duration::days(27) + chrono::Duration::hours(1));
+    assert_eq!(remind().await.unwrap(), 1, "only the draft is reminded");
+    assert_eq!(remind().await.unwrap(), 0, "once");
+    w.app.deliver_mail().await;
+    let reminders: Vec<_> = w
+        .app
+        .sent_mail()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Reminder:"))
+        .collect();
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].to, "applicant@example.org");
+    let applicant = w
+        .app
+        .session("applicant@example.org", common::PASSWORD)
+        .await;
+    let reference = w
+        .app
+        .graphql_as(
+            Some(&applicant.access),
+            "query($id: ID!) { application(id: $id) { reference } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(
+        reminders[0].subject.contains(
+            data(&reference)["application"]["reference"]
+                .as_str()
+                .unwrap()
+        )
+    );
+}

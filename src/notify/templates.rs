@@ -22,16 +22,19 @@ pub enum EmailKind {
     ApplicationSubmitted,
     /// To the fund's managers: a new application arrived.
     ApplicationReceived,
+    /// To the applicant's members: the call closes soon and this is still a draft.
+    DraftReminder,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 6] = [
+    pub const ALL: [EmailKind; 7] = [
         EmailKind::Test,
         EmailKind::VerifyEmail,
         EmailKind::PasswordReset,
         EmailKind::OrganizationInvitation,
         EmailKind::ApplicationSubmitted,
         EmailKind::ApplicationReceived,
+        EmailKind::DraftReminder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +45,7 @@ impl EmailKind {
             EmailKind::OrganizationInvitation => "organization_invitation",
             EmailKind::ApplicationSubmitted => "application_submitted",
             EmailKind::ApplicationReceived => "application_received",
+            EmailKind::DraftReminder => "draft_reminder",
         }
     }
 
@@ -105,7 +109,8 @@ const TEMPLATE_FILES: &[(&str, &str)] = template_files![
     "password_reset",
     "organization_invitation",
     "application_submitted",
-    "application_received"
+    "application_received",
+    "draft_reminder"
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +234,7 @@ mod tests {
             "expires_minutes": 30, "sent_at": "2027-01-01T00:00:00Z",
             "organization": "Green Bridge", "inviter": "Li Wei", "expires_days": 14,
             "reference": "BF-2027-0001", "title": "Wells", "call": "Water", "requested": "1000.00 CNY",
-            "submitted_at": "2027-03-01 08:00 UTC"
+            "submitted_at": "2027-03-01 08:00 UTC", "closes_at": "2027-04-01 00:00 UTC"
         });
         for kind in EmailKind::ALL {
             for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {

@@ -1188,3 +1188,93 @@ pub async fn documents(
         .all(db)
         .await?)
 }
+
+/// Reminds the members of organisations with a draft in an open call that closes within the
+/// configured time, once per draft: the mark is set with a conditional update, so several
+/// instances running this at once remind once, and the emails' de-duplication keys hold even if
+/// two did.
+#[tracing::instrument(skip_all)]
+pub async fn send_draft_reminders(ctx: &AppContext) -> AppResult<usize> {
+    let now = ctx.clock.now();
+    let horizon = now + chrono::Duration::hours(ctx.config.draft_reminder_hours);
+    let calls = call::Entity::find()
+        .filter(call::Column::Status.eq(CallStatus::Open.as_str()))
+        .filter(call::Column::ClosesAt.gt(now))
+        .filter(call::Column::ClosesAt.lte(horizon))
+        .all(&ctx.db)
+        .await?;
+    let mut reminded = 0;
+    for call in calls {
+        let drafts = application::Entity::find()
+            .filter(application::Column::CallId.eq(call.id))
+            .filter(application::Column::Status.eq(ApplicationStatus::Draft.as_str()))
+            .filter(application::Column::ReminderSentAt.is_null())
+            .all(&ctx.db)
+            .await?;
+        for app in drafts {
+            let txn = begin_write(&ctx.db).await?;
+            let marked = application::Entity::update_many()
+                .col_expr(application::Column::ReminderSentAt, Expr::value(now))
+                .filter(application::Column::Id.eq(app.id))
+                .filter(application::Column::ReminderSentAt.is_null())
+                .filter(application::Column::Status.eq(ApplicationStatus::Draft.as_str()))
+                .exec(&txn)
+                .await?;
+            if marked.rows_affected == 1 {
+                let org = organization::Entity::find_by_id(app.organization_id)
+                    .one(&txn)
+                    .await?
+                    .ok_or(AppError::NotFound("organization"))?;
+                let members: Vec<Uuid> = organization_member::Entity::find()
+                    .filter(organization_member::Column::OrganizationId.eq(org.id))
+                    .all(&txn)
+                    .await?
+                    .into_iter()
+                    .map(|m| m.user_id)
+                    .collect();
+                let users = user_account::Entity::find()
+                    .filter(user_account::Column::Id.is_in(members))
+                    .all(&txn)
+                    .await?;
+                for user in users {
+                    let locale = user.locale.parse().ok();
+                    let zh = locale == Some(crate::domain::locale::Locale::ZhCn);
+                    let pick = |zh_text: &Option<String>, en_text: &Option<String>| {
+                        if zh {
+                            zh_text.clone().or(en_text.clone())
+                        } else {
+                            en_text.clone().or(zh_text.clone())
+                        }
+                        .unwrap_or_default()
+                    };
+                    let address = user.email.parse().map_err(|e| {
+                        AppError::internal(anyhow::anyhow!("stored email is invalid: {e}"))
+                    })?;
+                    enqueue(
+                        &txn,
+                        &ctx.notifier,
+                        &ctx.clock,
+                        EmailKind::DraftReminder,
+                        Recipient {
+                            address: &address,
+                            name: Some(&user.name),
+                            locale,
+                        },
+                        &format!("draft_reminder:{}:{}", app.id, user.id),
+                        &json!({
+                            "name": user.name, "reference": app.reference,
+                            "title": pick(&app.title_zh, &app.title_en),
+                            "call": pick(&call.title_zh, &Some(call.title_en.clone())),
+                            "organization": pick(&org.name_zh, &Some(org.name_en.clone())),
+                            "closes_at": call.closes_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        }),
+                    )
+                    .await?;
+                }
+                reminded += 1;
+            }
+            txn.commit().await?;
+        }
+    }
+    Ok(reminded)
+}

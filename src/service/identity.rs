@@ -157,7 +157,8 @@ async fn send_email_token(
         EmailKind::Test
         | EmailKind::OrganizationInvitation
         | EmailKind::ApplicationSubmitted
-        | EmailKind::ApplicationReceived => {
+        | EmailKind::ApplicationReceived
+        | EmailKind::DraftReminder => {
             return Err(AppError::internal(anyhow::anyhow!(
                 "test messages carry no token"
             )));
