@@ -534,6 +534,7 @@ async fn a_nested_page_costs_the_same_statements_at_any_size() {
         organization { name { en } applicantCategory }
         partners { status budgetShare { amount } organization { name { en } country } }
         budgetLines { category amount { amount } }
+        documents { kind sha256 }
         call { title { en } fund { currency } }
         viewerCanEdit viewerCanSubmit viewerCanWithdraw } } } }";
     let mut counts = Vec::new();

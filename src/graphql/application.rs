@@ -107,6 +107,7 @@ async fn prefetch(ctx: &Context<'_>, apps: &[&application::Model]) -> AppResult<
     let ids: Vec<uuid::Uuid> = apps.iter().map(|a| a.id).collect();
     let partners = loaders.partners.load_many(ids.iter().copied()).await?;
     loaders.budget_lines.load_many(ids.iter().copied()).await?;
+    loaders.documents.load_many(ids.iter().copied()).await?;
     let calls = loaders
         .calls
         .load_many(apps.iter().map(|a| a.call_id))
@@ -249,9 +250,11 @@ impl Application {
     }
     /// Attached documents; download each from `downloadPath` with the same bearer token.
     async fn documents(&self, ctx: &Context<'_>) -> AppResult<Vec<ApplicationDocument>> {
-        let request = request(ctx);
-        Ok(service::documents(&request.app.db, self.0.id)
+        Ok(loaders(ctx)
+            .documents
+            .load_one(self.0.id)
             .await?
+            .unwrap_or_default()
             .into_iter()
             .map(ApplicationDocument)
             .collect())

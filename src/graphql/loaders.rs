@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    application_budget_line, application_partner, call, fund, host_country_registration,
-    organization, organization_member, user_account,
+    application_budget_line, application_document, application_partner, call, fund,
+    host_country_registration, organization, organization_member, user_account,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -24,6 +24,7 @@ pub struct Loaders {
     pub funds: Cached<ByIdLoader<fund::Entity>>,
     pub partners: Cached<PartnersLoader>,
     pub budget_lines: Cached<BudgetLinesLoader>,
+    pub documents: Cached<DocumentsLoader>,
     /// The organisations a user belongs to, keyed by user.
     pub memberships: Cached<MembershipsLoader>,
 }
@@ -76,6 +77,11 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            documents: DataLoader::with_cache(
+                DocumentsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
             memberships: DataLoader::with_cache(
                 MembershipsLoader(db),
                 tokio::spawn,
@@ -110,7 +116,9 @@ impl Loader<Uuid> for MembersLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in organization_member::Entity::find()
             .filter(organization_member::Column::OrganizationId.is_in(keys.iter().copied()))
             .order_by_asc(organization_member::Column::CreatedAt)
@@ -131,7 +139,9 @@ impl Loader<Uuid> for RegistrationsLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in host_country_registration::Entity::find()
             .filter(host_country_registration::Column::OrganizationId.is_in(keys.iter().copied()))
             .order_by_asc(host_country_registration::Column::Country)
@@ -212,7 +222,9 @@ impl Loader<Uuid> for PartnersLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in application_partner::Entity::find()
             .filter(application_partner::Column::ApplicationId.is_in(keys.iter().copied()))
             .order_by_asc(application_partner::Column::CreatedAt)
@@ -233,7 +245,9 @@ impl Loader<Uuid> for BudgetLinesLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in application_budget_line::Entity::find()
             .filter(application_budget_line::Column::ApplicationId.is_in(keys.iter().copied()))
             .order_by_asc(application_budget_line::Column::Position)
@@ -254,7 +268,9 @@ impl Loader<Uuid> for MembershipsLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
         for row in organization_member::Entity::find()
             .filter(organization_member::Column::UserId.is_in(keys.iter().copied()))
             .all(&self.0)
@@ -264,6 +280,29 @@ impl Loader<Uuid> for MembershipsLoader {
                 .entry(row.user_id)
                 .or_default()
                 .push(row.organization_id);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Documents of applications, keyed by application, oldest first.
+pub struct DocumentsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for DocumentsLoader {
+    type Value = Vec<application_document::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in application_document::Entity::find()
+            .filter(application_document::Column::ApplicationId.is_in(keys.iter().copied()))
+            .order_by_asc(application_document::Column::CreatedAt)
+            .all(&self.0)
+            .await?
+        {
+            grouped.entry(row.application_id).or_default().push(row);
         }
         Ok(grouped)
     }
