@@ -10,14 +10,15 @@ use crate::domain::application::{
 };
 use crate::domain::country::CountryCode;
 use crate::domain::money::{Currency, Money};
-use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::organization::{ApplicantCategory, Organization};
 use crate::graphql::pagination::{Conn, PageRequest, connection};
-use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput};
+use crate::graphql::types::{
+    LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
+};
 use crate::service::application::{
     self as service, ApplicationContent, ApplicationFilter, ApplicationSort,
 };
@@ -374,42 +375,10 @@ pub struct ApplicationInput {
     pub budget_lines: Vec<BudgetLineInput>,
 }
 
-fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) if t.chars().count() > max => Err(AppError::bad_input(
-            field,
-            format!("at most {max} characters"),
-        )),
-        Some(t) => Ok(Some(t.to_owned())),
-    }
-}
-
 impl ApplicationInput {
     fn parse(self) -> AppResult<ApplicationContent> {
-        let mut host_countries = self
-            .host_countries
-            .iter()
-            .map(|c| {
-                CountryCode::parse(c).map_err(|e| AppError::bad_input("input.hostCountries", e))
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        host_countries.sort();
-        host_countries.dedup();
-        let mut sdg_goals = self
-            .sdg_goals
-            .iter()
-            .map(|g| {
-                u8::try_from(*g)
-                    .ok()
-                    .and_then(|g| SdgGoal::new(g).ok())
-                    .ok_or_else(|| {
-                        AppError::bad_input("input.sdgGoals", "SDG goals are numbered 1 to 17")
-                    })
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        sdg_goals.sort();
-        sdg_goals.dedup();
+        let host_countries = parse_countries(&self.host_countries, "input.hostCountries")?;
+        let sdg_goals = parse_sdgs(&self.sdg_goals, "input.sdgGoals")?;
         if self
             .duration_months
             .is_some_and(|m| !(1..=120).contains(&m))
@@ -420,12 +389,12 @@ impl ApplicationInput {
             ));
         }
         Ok(ApplicationContent {
-            title_en: text(self.title_en, "input.titleEn", 300)?,
-            title_zh: text(self.title_zh, "input.titleZh", 300)?,
-            summary_en: text(self.summary_en, "input.summaryEn", 2_000)?,
-            summary_zh: text(self.summary_zh, "input.summaryZh", 2_000)?,
-            description_en: text(self.description_en, "input.descriptionEn", 50_000)?,
-            description_zh: text(self.description_zh, "input.descriptionZh", 50_000)?,
+            title_en: optional_text(self.title_en, "input.titleEn", 300)?,
+            title_zh: optional_text(self.title_zh, "input.titleZh", 300)?,
+            summary_en: optional_text(self.summary_en, "input.summaryEn", 2_000)?,
+            summary_zh: optional_text(self.summary_zh, "input.summaryZh", 2_000)?,
+            description_en: optional_text(self.description_en, "input.descriptionEn", 50_000)?,
+            description_zh: optional_text(self.description_zh, "input.descriptionZh", 50_000)?,
             host_countries,
             sdg_goals,
             requested: self.requested_amount.parse("input.requestedAmount")?,
@@ -451,7 +420,7 @@ impl ApplicationInput {
                 .into_iter()
                 .enumerate()
                 .map(|(i, l)| {
-                    let category = text(
+                    let category = optional_text(
                         Some(l.category),
                         &format!("input.budgetLines.{i}.category"),
                         100,
@@ -464,7 +433,7 @@ impl ApplicationInput {
                     })?;
                     Ok((
                         category,
-                        text(
+                        optional_text(
                             l.description,
                             &format!("input.budgetLines.{i}.description"),
                             500,
@@ -544,14 +513,7 @@ impl ApplicationQuery {
             applicant_category: filter.applicant_category.map(Into::into),
             sdg: filter
                 .sdg_goal
-                .map(|g| {
-                    u8::try_from(g)
-                        .ok()
-                        .and_then(|g| SdgGoal::new(g).ok())
-                        .ok_or_else(|| {
-                            AppError::bad_input("filter.sdgGoal", "SDG goals are numbered 1 to 17")
-                        })
-                })
+                .map(|g| parse_sdg(g, "filter.sdgGoal"))
                 .transpose()?,
             sort: match order.unwrap_or_default() {
                 ApplicationOrder::Newest => ApplicationSort::Created,

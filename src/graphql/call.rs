@@ -11,13 +11,14 @@ use crate::domain::call::{
 use crate::domain::country::CountryCode;
 use crate::domain::eligibility::{Outcome, RuleKind, RuleResult};
 use crate::domain::money::{Currency, Money};
-use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::fund::Fund;
 use crate::graphql::organization::ApplicantCategory;
 use crate::graphql::pagination::{Conn, PageRequest, connection};
-use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput};
+use crate::graphql::types::{
+    LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
+};
 use crate::service::call::{self as service, CallFilter, CallSettings, split_delimited};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -314,17 +315,6 @@ pub struct CallInput {
     pub moderation_threshold: i32,
 }
 
-fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) if t.chars().count() > max => Err(AppError::bad_input(
-            field,
-            format!("at most {max} characters"),
-        )),
-        Some(t) => Ok(Some(t.to_owned())),
-    }
-}
-
 impl CallInput {
     fn parse(self) -> AppResult<CallSettings> {
         let schedule = CallSchedule::new(self.opens_at, self.closes_at)
@@ -340,29 +330,8 @@ impl CallInput {
         }
         let awards = AwardBounds::new(min.minor(), max.minor())
             .map_err(|e| AppError::bad_input("input.minAward.amount", e))?;
-        let mut host_countries = self
-            .host_countries
-            .iter()
-            .map(|c| {
-                CountryCode::parse(c).map_err(|e| AppError::bad_input("input.hostCountries", e))
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        host_countries.sort();
-        host_countries.dedup();
-        let mut sdg_goals = self
-            .sdg_goals
-            .iter()
-            .map(|g| {
-                u8::try_from(*g)
-                    .ok()
-                    .and_then(|g| SdgGoal::new(g).ok())
-                    .ok_or_else(|| {
-                        AppError::bad_input("input.sdgGoals", "SDG goals are numbered 1 to 17")
-                    })
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        sdg_goals.sort();
-        sdg_goals.dedup();
+        let host_countries = parse_countries(&self.host_countries, "input.hostCountries")?;
+        let sdg_goals = parse_sdgs(&self.sdg_goals, "input.sdgGoals")?;
         let required_documents = self
             .required_documents
             .iter()
@@ -399,11 +368,11 @@ impl CallInput {
             ));
         }
         Ok(CallSettings {
-            title_en: text(Some(self.title_en), "input.titleEn", 300)?
+            title_en: optional_text(Some(self.title_en), "input.titleEn", 300)?
                 .ok_or_else(|| AppError::bad_input("input.titleEn", "the title cannot be empty"))?,
-            title_zh: text(self.title_zh, "input.titleZh", 300)?,
-            description_en: text(self.description_en, "input.descriptionEn", 20_000)?,
-            description_zh: text(self.description_zh, "input.descriptionZh", 20_000)?,
+            title_zh: optional_text(self.title_zh, "input.titleZh", 300)?,
+            description_en: optional_text(self.description_en, "input.descriptionEn", 20_000)?,
+            description_zh: optional_text(self.description_zh, "input.descriptionZh", 20_000)?,
             schedule,
             budget,
             awards,
@@ -586,14 +555,7 @@ impl CallFilterInput {
                 .transpose()?,
             sdg: self
                 .sdg_goal
-                .map(|g| {
-                    u8::try_from(g)
-                        .ok()
-                        .and_then(|g| SdgGoal::new(g).ok())
-                        .ok_or_else(|| {
-                            AppError::bad_input("filter.sdgGoal", "SDG goals are numbered 1 to 17")
-                        })
-                })
+                .map(|g| parse_sdg(g, "filter.sdgGoal"))
                 .transpose()?,
             applicant_category: self.applicant_category.map(Into::into),
             closes_after: self.closes_after,

@@ -12,7 +12,7 @@ use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::pagination::{Conn, PageRequest, connection};
-use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput};
+use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput, optional_text};
 use crate::service::fund::{self as service, FundRole, FundSettings};
 
 fn money(minor: i64, currency: &str) -> AppResult<MoneyOutput> {
@@ -179,20 +179,9 @@ pub struct FundInput {
     pub manager_ids: Option<Vec<ID>>,
 }
 
-fn text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) if t.chars().count() > max => Err(AppError::bad_input(
-            field,
-            format!("at most {max} characters"),
-        )),
-        Some(t) => Ok(Some(t.to_owned())),
-    }
-}
-
 impl FundInput {
     fn parse(self) -> AppResult<(FundSettings, Vec<uuid::Uuid>)> {
-        let name_en = text(Some(self.name_en), "input.nameEn", 300)?
+        let name_en = optional_text(Some(self.name_en), "input.nameEn", 300)?
             .ok_or_else(|| AppError::bad_input("input.nameEn", "the name cannot be empty"))?;
         let budget = self.budget.parse("input.budget")?;
         if budget.is_zero() {
@@ -210,9 +199,9 @@ impl FundInput {
         Ok((
             FundSettings {
                 name_en,
-                name_zh: text(self.name_zh, "input.nameZh", 300)?,
-                description_en: text(self.description_en, "input.descriptionEn", 10_000)?,
-                description_zh: text(self.description_zh, "input.descriptionZh", 10_000)?,
+                name_zh: optional_text(self.name_zh, "input.nameZh", 300)?,
+                description_en: optional_text(self.description_en, "input.descriptionEn", 10_000)?,
+                description_zh: optional_text(self.description_zh, "input.descriptionZh", 10_000)?,
                 budget,
                 remittance_threshold: self
                     .remittance_threshold

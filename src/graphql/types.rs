@@ -2,7 +2,9 @@
 
 use async_graphql::{InputObject, SimpleObject};
 
+use crate::domain::country::CountryCode;
 use crate::domain::money::{Currency, Money};
+use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
 
 /// An amount of money. `amount` is a decimal string in major units with exactly the currency's
@@ -81,4 +83,46 @@ impl LocalizedTextInput {
         }
         Ok(text)
     }
+}
+
+/// Optional free text from an input: trimmed, empty as none, at most `max` characters.
+pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > max => Err(AppError::bad_input(
+            field,
+            format!("at most {max} characters"),
+        )),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+/// ISO 3166-1 codes from an input list, normalised, sorted and without repeats.
+pub fn parse_countries(codes: &[String], field: &str) -> AppResult<Vec<CountryCode>> {
+    let mut countries = codes
+        .iter()
+        .map(|c| CountryCode::parse(c).map_err(|e| AppError::bad_input(field, e)))
+        .collect::<AppResult<Vec<_>>>()?;
+    countries.sort();
+    countries.dedup();
+    Ok(countries)
+}
+
+/// One SDG goal number from an input.
+pub fn parse_sdg(goal: i32, field: &str) -> AppResult<SdgGoal> {
+    u8::try_from(goal)
+        .ok()
+        .and_then(|g| SdgGoal::new(g).ok())
+        .ok_or_else(|| AppError::bad_input(field, "SDG goals are numbered 1 to 17"))
+}
+
+/// SDG goal numbers from an input list, sorted and without repeats.
+pub fn parse_sdgs(goals: &[i32], field: &str) -> AppResult<Vec<SdgGoal>> {
+    let mut parsed = goals
+        .iter()
+        .map(|g| parse_sdg(*g, field))
+        .collect::<AppResult<Vec<_>>>()?;
+    parsed.sort();
+    parsed.dedup();
+    Ok(parsed)
 }

@@ -35,7 +35,7 @@ use crate::error::{AppError, AppResult};
 use crate::notify::{EmailKind, Recipient, enqueue};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::service::audit::{self, AuditActor, AuditTarget};
-use crate::service::call::{rules_of, split_delimited, status_of as call_status};
+use crate::service::call::{delimited, rules_of, split_delimited, status_of as call_status};
 use crate::service::fund::{find as find_fund, is_manager};
 use crate::service::identity::global_roles;
 use crate::service::organization::{OWNER, category_of, membership};
@@ -92,20 +92,6 @@ pub fn status_of(app: &application::Model) -> AppResult<ApplicationStatus> {
     app.status
         .parse()
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
-}
-
-fn delimited<T: ToString>(items: &[T]) -> String {
-    if items.is_empty() {
-        return String::new();
-    }
-    format!(
-        ",{},",
-        items
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    )
 }
 
 async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<application::Model> {

@@ -86,7 +86,8 @@ pub fn rubric_of(call: &call::Model) -> AppResult<Option<Rubric>> {
         .transpose()
 }
 
-fn delimited<T: ToString>(items: &[T]) -> String {
+/// A list as delimited text (`,KE,TZ,`), so one `LIKE '%,KE,%'` finds an item on both databases.
+pub fn delimited<T: ToString>(items: &[T]) -> String {
     if items.is_empty() {
         return String::new();
     }
