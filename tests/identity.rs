@@ -655,3 +655,36 @@ async fn the_outbox_pages_with_cursors() {
         .await;
     assert_eq!(error_code(&too_many), Some("BAD_USER_INPUT"));
 }
+
+#[tokio::test]
+async fn batched_login_attempts_count_one_by_one() {
+    let app = TestApp::spawn_with(|config| {
+        config.jwt_secret = Some(SECRET.to_owned().into());
+        config.graphql.max_batch = 10;
+    })
+    .await;
+    app.user("batched@example.org").await;
+    let attempt = |i: usize| {
+        json!({
+            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+            "variables": { "e": "batched@example.org", "p": format!("wrong guess {i}") }
+        })
+    };
+    let batch: Vec<Value> = (0..5).map(attempt).collect();
+    let responses: Value = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(responses.as_array().map(Vec::len), Some(5));
+    // Five failures in one request lock the account, as five requests would.
+    assert_eq!(
+        error_code(&app.login("batched@example.org", PASSWORD).await),
+        Some("LIMIT_EXCEEDED")
+    );
+}

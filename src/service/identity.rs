@@ -5,8 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{email_token, login_throttle, refresh_token, user_account, user_role};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect, Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -384,30 +384,43 @@ async fn record_failure(ctx: &AppContext, keys: &[(String, ThrottlePolicy)]) -> 
     let now = ctx.clock.now();
     let txn = begin_write(&ctx.db).await?;
     for (key, policy) in keys {
-        let current = login_throttle::Entity::find_by_id(key.clone())
-            .one(&txn)
-            .await?;
-        let next = policy.after_failure(current.as_ref().map(throttle_state).as_ref(), now);
-        let row = login_throttle::ActiveModel {
+        // Make sure the row exists, then lock it: concurrent failures (a batch, several
+        // instances) queue on the row instead of each counting from the same old value.
+        login_throttle::Entity::insert(login_throttle::ActiveModel {
             key: Set(key.clone()),
-            failures: Set(next.failures),
-            window_started_at: Set(next.window_started_at),
-            locked_until: Set(next.locked_until),
-            created_at: Set(current.as_ref().map_or(now, |c| c.created_at)),
+            failures: Set(0),
+            window_started_at: Set(now),
+            locked_until: Set(None),
+            created_at: Set(now),
             updated_at: Set(now),
-        };
-        login_throttle::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(login_throttle::Column::Key)
-                    .update_columns([
-                        login_throttle::Column::Failures,
-                        login_throttle::Column::WindowStartedAt,
-                        login_throttle::Column::LockedUntil,
-                        login_throttle::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
+        })
+        .on_conflict(
+            OnConflict::column(login_throttle::Column::Key)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        let current = login_throttle::Entity::find_by_id(key.clone())
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .filter(|row| row.failures > 0)
+            .map(|row| throttle_state(&row));
+        let next = policy.after_failure(current.as_ref(), now);
+        login_throttle::Entity::update_many()
+            .col_expr(login_throttle::Column::Failures, Expr::value(next.failures))
+            .col_expr(
+                login_throttle::Column::WindowStartedAt,
+                Expr::value(next.window_started_at),
             )
-            .exec_without_returning(&txn)
+            .col_expr(
+                login_throttle::Column::LockedUntil,
+                Expr::value(next.locked_until),
+            )
+            .col_expr(login_throttle::Column::UpdatedAt, Expr::value(now))
+            .filter(login_throttle::Column::Key.eq(key.clone()))
+            .exec(&txn)
             .await?;
     }
     txn.commit().await?;
