@@ -4,6 +4,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, Value};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -37,6 +39,49 @@ impl Cursor {
     pub fn encode(&self) -> String {
         URL_SAFE_NO_PAD.encode(format!("{}:{}", self.id, self.key))
     }
+}
+
+impl Cursor {
+    /// The sort key as a UTC time (lists ordered by a timestamp).
+    pub fn time_key(&self) -> AppResult<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.key)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| not_a_cursor())
+    }
+
+    /// The sort key as a whole number (lists ordered by an amount).
+    pub fn number_key(&self) -> AppResult<i64> {
+        self.key.parse().map_err(|_| not_a_cursor())
+    }
+}
+
+fn not_a_cursor() -> AppError {
+    AppError::bad_input("after", "after is not a cursor of this list")
+}
+
+/// Which way a list runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ascending,
+    Descending,
+}
+
+/// The rows that come after `(key, id)` in a list ordered by `(key_column, id_column)`: the
+/// keyset condition every listing uses instead of an offset.
+pub fn after<C: ColumnTrait>(
+    key_column: C,
+    id_column: C,
+    key: impl Into<Value> + Clone,
+    id: Uuid,
+    direction: Direction,
+) -> Condition {
+    let (beyond_key, beyond_id) = match direction {
+        Direction::Ascending => (key_column.gt(key.clone()), id_column.gt(id)),
+        Direction::Descending => (key_column.lt(key.clone()), id_column.lt(id)),
+    };
+    Condition::any()
+        .add(beyond_key)
+        .add(Condition::all().add(key_column.eq(key)).add(beyond_id))
 }
 
 /// A validated page request.

@@ -489,6 +489,37 @@ async fn managers_list_submitted_applications_with_filters_and_order() {
         data(&by_submission)["applications"]["edges"][0]["node"]["requestedAmount"]["amount"],
         "300000.00"
     );
+    // Keyset paging follows the same order, one item a page.
+    let paged = "query($o: ApplicationOrder, $after: String) { applications(order: $o, first: 1, after: $after) { pageInfo { hasNextPage endCursor } edges { node { requestedAmount { amount } } } } }";
+    for order in ["REQUESTED_AMOUNT", "SUBMITTED", "NEWEST"] {
+        let first = w
+            .app
+            .graphql_as(Some(&manager.access), paged, json!({ "o": order }))
+            .await;
+        let first = &data(&first)["applications"];
+        assert_eq!(first["pageInfo"]["hasNextPage"], true, "{order}");
+        let second = w
+            .app
+            .graphql_as(
+                Some(&manager.access),
+                paged,
+                json!({ "o": order, "after": first["pageInfo"]["endCursor"] }),
+            )
+            .await;
+        let second = &data(&second)["applications"];
+        assert_eq!(second["pageInfo"]["hasNextPage"], false, "{order}");
+        let amounts = [&first["edges"][0], &second["edges"][0]].map(|e| {
+            e["node"]["requestedAmount"]["amount"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+        let expected = match order {
+            "REQUESTED_AMOUNT" | "SUBMITTED" => ["300000.00", "200000.00"],
+            _ => ["200000.00", "300000.00"],
+        };
+        assert_eq!(amounts, expected, "{order}");
+    }
     for (filter, count) in [
         (json!({ "hostCountry": "KE" }), 2),
         (json!({ "hostCountry": "TZ" }), 0),

@@ -33,7 +33,7 @@ use crate::domain::organization::ApplicantCategory;
 use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
 use crate::notify::{EmailKind, Recipient, enqueue};
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
 use crate::service::audit::{self, AuditActor, AuditTarget};
 use crate::service::call::{delimited, rules_of, split_delimited, status_of as call_status};
 use crate::service::fund::{find as find_fund, is_manager};
@@ -943,51 +943,32 @@ pub async fn list(
         .count(&ctx.db)
         .await?;
     let mut query = application::Entity::find().filter(condition);
-    let bad_cursor = || AppError::bad_input("after", "after is not a cursor of this list");
     if let Some(after) = &page.after {
-        let time = |key: &str| {
-            DateTime::parse_from_rfc3339(key)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| bad_cursor())
+        use application::Column as C;
+        let condition = match filter.sort {
+            ApplicationSort::Created => pagination::after(
+                C::CreatedAt,
+                C::Id,
+                after.time_key()?,
+                after.id,
+                Direction::Descending,
+            ),
+            ApplicationSort::Submitted => pagination::after(
+                C::SubmittedAt,
+                C::Id,
+                after.time_key()?,
+                after.id,
+                Direction::Ascending,
+            ),
+            ApplicationSort::RequestedAmount => pagination::after(
+                C::RequestedMinor,
+                C::Id,
+                after.number_key()?,
+                after.id,
+                Direction::Descending,
+            ),
         };
-        query = match filter.sort {
-            ApplicationSort::Created => {
-                let key = time(&after.key)?;
-                query.filter(
-                    Condition::any()
-                        .add(application::Column::CreatedAt.lt(key))
-                        .add(
-                            Condition::all()
-                                .add(application::Column::CreatedAt.eq(key))
-                                .add(application::Column::Id.lt(after.id)),
-                        ),
-                )
-            }
-            ApplicationSort::Submitted => {
-                let key = time(&after.key)?;
-                query.filter(
-                    Condition::any()
-                        .add(application::Column::SubmittedAt.gt(key))
-                        .add(
-                            Condition::all()
-                                .add(application::Column::SubmittedAt.eq(key))
-                                .add(application::Column::Id.gt(after.id)),
-                        ),
-                )
-            }
-            ApplicationSort::RequestedAmount => {
-                let key: i64 = after.key.parse().map_err(|_| bad_cursor())?;
-                query.filter(
-                    Condition::any()
-                        .add(application::Column::RequestedMinor.lt(key))
-                        .add(
-                            Condition::all()
-                                .add(application::Column::RequestedMinor.eq(key))
-                                .add(application::Column::Id.lt(after.id)),
-                        ),
-                )
-            }
-        };
+        query = query.filter(condition);
     }
     query = match filter.sort {
         ApplicationSort::Created => query

@@ -29,7 +29,7 @@ use crate::domain::money::{Currency, Money};
 use crate::domain::organization::ApplicantCategory;
 use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
 use crate::service::audit::{self, AuditActor, AuditTarget};
 use crate::service::fund::{find as find_fund, is_manager};
 use crate::service::identity::global_roles;
@@ -712,16 +712,13 @@ pub async fn list(
         .await?;
     let mut query = call::Entity::find().filter(condition);
     if let Some(after) = &page.after {
-        let key: DateTime<Utc> = DateTime::parse_from_rfc3339(&after.key)
-            .map_err(|_| AppError::bad_input("after", "after is not a cursor of this list"))?
-            .with_timezone(&Utc);
-        query = query.filter(
-            Condition::any().add(call::Column::ClosesAt.gt(key)).add(
-                Condition::all()
-                    .add(call::Column::ClosesAt.eq(key))
-                    .add(call::Column::Id.gt(after.id)),
-            ),
-        );
+        query = query.filter(pagination::after(
+            call::Column::ClosesAt,
+            call::Column::Id,
+            after.time_key()?,
+            after.id,
+            Direction::Ascending,
+        ));
     }
     let rows = query
         .order_by_asc(call::Column::ClosesAt)

@@ -1,7 +1,7 @@
 //! The outbox as admins see it: listing messages by status, and sending a failed or dead message
 //! again.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use entity::email_outbox::{self, Column, Entity as Outbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -15,7 +15,7 @@ use crate::auth::Viewer;
 use crate::db::begin_write;
 use crate::domain::email_delivery::EmailStatus;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
 use crate::service::audit::{self, AuditActor, AuditTarget};
 use crate::service::identity::require_admin;
 
@@ -44,16 +44,13 @@ pub async fn list(
     let total = Outbox::find().filter(filter.clone()).count(&ctx.db).await?;
     let mut query = Outbox::find().filter(filter);
     if let Some(after) = &page.after {
-        let key: DateTime<Utc> = DateTime::parse_from_rfc3339(&after.key)
-            .map_err(|_| AppError::bad_input("after", "after is not a cursor of this list"))?
-            .with_timezone(&Utc);
-        query = query.filter(
-            Condition::any().add(Column::CreatedAt.lt(key)).add(
-                Condition::all()
-                    .add(Column::CreatedAt.eq(key))
-                    .add(Column::Id.lt(after.id)),
-            ),
-        );
+        query = query.filter(pagination::after(
+            Column::CreatedAt,
+            Column::Id,
+            after.time_key()?,
+            after.id,
+            Direction::Descending,
+        ));
     }
     let rows = query
         .order_by_desc(Column::CreatedAt)
