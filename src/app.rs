@@ -199,6 +199,9 @@ async fn run_scheduler(context: AppContext, stop: CancellationToken) {
         if let Err(error) = crate::service::application::send_draft_reminders(&context).await {
             tracing::error!(error = %error, "the draft reminders failed");
         }
+        if let Err(error) = crate::service::review::send_reminders(&context).await {
+            tracing::error!(error = %error, "the review reminders failed");
+        }
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(interval) => {}

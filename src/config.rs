@@ -171,6 +171,16 @@ pub struct Config {
     )]
     pub draft_reminder_hours: i64,
 
+    /// How long before a review is due its reviewer is reminded (once), in hours. Overdue
+    /// reviews get one more reminder when the due date passes.
+    #[arg(
+        long,
+        env = "BRIDGEFUND_REVIEW_REMINDER_HOURS",
+        default_value_t = 48,
+        global = true
+    )]
+    pub review_reminder_hours: i64,
+
     #[command(flatten)]
     pub graphql: GraphqlLimits,
 

@@ -31,6 +31,12 @@ pub struct Model {
     /// What was submitted, frozen: content, organisation, partners, budget lines, documents.
     pub snapshot: Option<Json>,
     pub reminder_sent_at: Option<DateTimeUtc>,
+    /// Submitted reviews so far.
+    pub review_count: i32,
+    /// Mean of the submitted reviews' weighted scores, in basis points of 100 (8333 = 83.33).
+    pub score_bp: Option<i32>,
+    /// Highest minus lowest submitted score, in basis points.
+    pub score_spread_bp: Option<i32>,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod application_budget_line;
+pub mod application_decision;
 pub mod application_document;
 pub mod application_partner;
 pub mod audit_event;
@@ -12,11 +13,13 @@ pub mod email_token;
 pub mod fund;
 pub mod fund_manager;
 pub mod fund_reviewer;
+pub mod grant;
 pub mod host_country_registration;
 pub mod login_throttle;
 pub mod organization;
 pub mod organization_invitation;
 pub mod organization_member;
 pub mod refresh_token;
+pub mod review_assignment;
 pub mod user_account;
 pub mod user_role;

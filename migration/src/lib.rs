@@ -12,6 +12,8 @@ mod m20261122_000005_create_fund;
 mod m20261122_000006_create_call;
 mod m20261122_000007_create_application;
 mod m20261122_000008_create_application_document;
+mod m20261122_000009_create_review;
+mod m20261122_000010_create_decision_and_grant;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_create_call::Migration),
             Box::new(m20261122_000007_create_application::Migration),
             Box::new(m20261122_000008_create_application_document::Migration),
+            Box::new(m20261122_000009_create_review::Migration),
+            Box::new(m20261122_000010_create_decision_and_grant::Migration),
         ]
     }
 }

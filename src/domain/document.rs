@@ -107,9 +107,37 @@ pub fn clean_file_name(name: &str) -> String {
     }
 }
 
+/// A name that says what a document is without who wrote it: its kind and the original
+/// extension (when it is a short alphanumeric one), for reviewers of a blind call.
+pub fn neutral_file_name(kind: &str, original: &str) -> String {
+    let extension = original.rsplit_once('.').map(|(_, ext)| ext).filter(|ext| {
+        (1..=5).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric())
+    });
+    match extension {
+        Some(ext) => format!("{kind}.{}", ext.to_ascii_lowercase()),
+        None => kind.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn neutral_names_keep_only_the_kind_and_extension() {
+        assert_eq!(
+            neutral_file_name("budget_plan", "Green Bridge budget.PDF"),
+            "budget_plan.pdf"
+        );
+        assert_eq!(
+            neutral_file_name("budget_plan", "Green Bridge"),
+            "budget_plan"
+        );
+        assert_eq!(
+            neutral_file_name("budget_plan", "report.Green Bridge"),
+            "budget_plan"
+        );
+    }
 
     #[test]
     fn declared_types_must_match_the_content() {

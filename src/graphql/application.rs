@@ -13,9 +13,11 @@ use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult};
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
+use crate::graphql::decision::{Decision, Grant};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::organization::{ApplicantCategory, Organization};
 use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::review::{ReviewAssignment, score_of};
 use crate::graphql::types::{
     LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
 };
@@ -70,11 +72,14 @@ pub enum PartnershipStatus {
     Declined,
 }
 
-fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     ctx.data_unchecked::<std::sync::Arc<Loaders>>()
 }
 
-async fn call_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<entity::call::Model> {
+pub(crate) async fn call_of(
+    ctx: &Context<'_>,
+    app: &application::Model,
+) -> AppResult<entity::call::Model> {
     loaders(ctx)
         .calls
         .load_one(app.call_id)
@@ -82,7 +87,10 @@ async fn call_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<entit
         .ok_or(AppError::NotFound("call"))
 }
 
-async fn currency_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<Currency> {
+pub(crate) async fn currency_of(
+    ctx: &Context<'_>,
+    app: &application::Model,
+) -> AppResult<Currency> {
     let call = call_of(ctx, app).await?;
     let fund = loaders(ctx)
         .funds
@@ -92,13 +100,44 @@ async fn currency_of(ctx: &Context<'_>, app: &application::Model) -> AppResult<C
     Currency::parse(&fund.currency).map_err(AppError::internal)
 }
 
-async fn organization_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Organization> {
+pub(crate) async fn organization_by_id(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+) -> AppResult<Organization> {
     loaders(ctx)
         .organizations
         .load_one(id)
         .await?
         .map(Organization)
         .ok_or(AppError::NotFound("organization"))
+}
+
+/// An application by id, through the request's cache. Callers have checked that the viewer may
+/// see it.
+pub(crate) async fn application_by_id(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+) -> AppResult<application::Model> {
+    loaders(ctx)
+        .applications
+        .load_one(id)
+        .await?
+        .ok_or(AppError::NotFound("application"))
+}
+
+/// Whether the viewer manages the application's fund: managers see scores, reviews and the
+/// whole decision.
+pub(crate) async fn viewer_manages(ctx: &Context<'_>, app: &application::Model) -> AppResult<bool> {
+    let Some(user) = request(ctx).viewer.optional_user_id() else {
+        return Ok(false);
+    };
+    let call = call_of(ctx, app).await?;
+    Ok(loaders(ctx)
+        .managed_funds
+        .load_one(user)
+        .await?
+        .unwrap_or_default()
+        .contains(&call.fund_id))
 }
 
 /// Loads what the nested fields of a page of applications read, one statement per relation,
@@ -124,6 +163,7 @@ async fn prefetch(ctx: &Context<'_>, apps: &[&application::Model]) -> AppResult<
     loaders.organizations.load_many(organizations).await?;
     if let Some(user) = request(ctx).viewer.optional_user_id() {
         loaders.memberships.load_one(user).await?;
+        loaders.managed_funds.load_one(user).await?;
     }
     Ok(())
 }
@@ -149,7 +189,7 @@ async fn permissions(
     service::permissions_for(service::status_of(app)?, &call, request.app.clock.now())
 }
 
-fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
+pub(crate) fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
     Ok(Money::new(minor.max(0), currency)
         .map_err(AppError::internal)?
         .into())
@@ -272,9 +312,83 @@ impl Application {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Mean of the submitted reviews' weighted scores, 0–100; for the fund's managers only.
+    async fn score(&self, ctx: &Context<'_>) -> AppResult<Option<f64>> {
+        Ok(manager_only(ctx, &self.0, score_of(self.0.score_bp))
+            .await?
+            .flatten())
+    }
+    /// Highest minus lowest submitted score, 0–100; for the fund's managers only.
+    async fn score_spread(&self, ctx: &Context<'_>) -> AppResult<Option<f64>> {
+        Ok(manager_only(ctx, &self.0, score_of(self.0.score_spread_bp))
+            .await?
+            .flatten())
+    }
+    /// Submitted reviews; for the fund's managers only.
+    async fn review_count(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
+        manager_only(ctx, &self.0, self.0.review_count).await
+    }
+    /// Reviewers disagree by more than the call's threshold; for the fund's managers only.
+    async fn needs_moderation(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
+        let call = call_of(ctx, &self.0).await?;
+        let standing = crate::service::review::standing(&self.0);
+        let flag = crate::domain::review::needs_moderation(
+            standing.spread_bp,
+            u32::try_from(call.moderation_threshold_bp).ok(),
+        );
+        manager_only(ctx, &self.0, flag).await
+    }
+    /// Reviewer assignments with their submitted reviews; for the fund's managers only.
+    async fn review_assignments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Option<Vec<ReviewAssignment>>> {
+        if !viewer_manages(ctx, &self.0).await? {
+            return Ok(None);
+        }
+        Ok(Some(
+            loaders(ctx)
+                .assignments
+                .load_one(self.0.id)
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .map(ReviewAssignment)
+                .collect(),
+        ))
+    }
+    /// The latest decision. The applicant reads the rationale only when the managers shared it.
+    async fn decision(&self, ctx: &Context<'_>) -> AppResult<Option<Decision>> {
+        let Some(decision) = loaders(ctx).decisions.load_one(self.0.id).await?.flatten() else {
+            return Ok(None);
+        };
+        Ok(Some(Decision {
+            decision,
+            currency: currency_of(ctx, &self.0).await?,
+            full: viewer_manages(ctx, &self.0).await?,
+        }))
+    }
+    /// The grant an approval created.
+    async fn grant(&self, ctx: &Context<'_>) -> AppResult<Option<Grant>> {
+        Ok(loaders(ctx)
+            .grants
+            .load_one(self.0.id)
+            .await?
+            .flatten()
+            .map(Grant))
+    }
 }
 
-pub struct ApplicationPartner(application_partner::Model, Currency);
+/// `value` for the fund's managers, none for everyone else.
+async fn manager_only<T>(
+    ctx: &Context<'_>,
+    app: &application::Model,
+    value: T,
+) -> AppResult<Option<T>> {
+    Ok(viewer_manages(ctx, app).await?.then_some(value))
+}
+
+pub struct ApplicationPartner(pub(crate) application_partner::Model, pub(crate) Currency);
 
 #[Object]
 impl ApplicationPartner {
@@ -326,7 +440,10 @@ impl ApplicationDocument {
     }
 }
 
-pub struct BudgetLine(application_budget_line::Model, Currency);
+pub struct BudgetLine(
+    pub(crate) application_budget_line::Model,
+    pub(crate) Currency,
+);
 
 #[Object]
 impl BudgetLine {

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    application_budget_line, application_document, application_partner, call, fund,
-    host_country_registration, organization, organization_member, user_account,
+    application, application_budget_line, application_decision, application_document,
+    application_partner, call, fund, grant, host_country_registration, organization,
+    organization_member, review_assignment, user_account,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -20,6 +21,7 @@ pub struct Loaders {
     pub members: Cached<MembersLoader>,
     pub registrations: Cached<RegistrationsLoader>,
     pub organizations: Cached<ByIdLoader<organization::Entity>>,
+    pub applications: Cached<ByIdLoader<application::Entity>>,
     pub calls: Cached<ByIdLoader<call::Entity>>,
     pub funds: Cached<ByIdLoader<fund::Entity>>,
     pub partners: Cached<PartnersLoader>,
@@ -27,6 +29,14 @@ pub struct Loaders {
     pub documents: Cached<DocumentsLoader>,
     /// The organisations a user belongs to, keyed by user.
     pub memberships: Cached<MembershipsLoader>,
+    /// The funds a user manages, keyed by user.
+    pub managed_funds: Cached<ManagedFundsLoader>,
+    /// Review assignments of applications, keyed by application.
+    pub assignments: Cached<AssignmentsLoader>,
+    /// The latest decision on each application.
+    pub decisions: Cached<DecisionsLoader>,
+    /// The grant of each approved application.
+    pub grants: Cached<GrantsLoader>,
 }
 
 /// A loader that remembers what it loaded for the rest of the request, so a value asked for
@@ -57,6 +67,11 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            applications: DataLoader::with_cache(
+                ByIdLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
             calls: DataLoader::with_cache(
                 ByIdLoader::new(db.clone()),
                 tokio::spawn,
@@ -83,10 +98,26 @@ impl Loaders {
                 HashMapCache::default(),
             ),
             memberships: DataLoader::with_cache(
-                MembershipsLoader(db),
+                MembershipsLoader(db.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
+            managed_funds: DataLoader::with_cache(
+                ManagedFundsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            assignments: DataLoader::with_cache(
+                AssignmentsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            decisions: DataLoader::with_cache(
+                DecisionsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            grants: DataLoader::with_cache(GrantsLoader(db), tokio::spawn, HashMapCache::default()),
         }
     }
 }
@@ -175,6 +206,12 @@ pub trait HasId {
 }
 
 impl HasId for organization::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl HasId for application::Model {
     fn row_id(&self) -> Uuid {
         self.id
     }
@@ -305,5 +342,94 @@ impl Loader<Uuid> for DocumentsLoader {
             grouped.entry(row.application_id).or_default().push(row);
         }
         Ok(grouped)
+    }
+}
+
+/// The funds each user manages, keyed by user.
+pub struct ManagedFundsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for ManagedFundsLoader {
+    type Value = Vec<Uuid>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in entity::fund_manager::Entity::find()
+            .filter(entity::fund_manager::Column::UserId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?
+        {
+            grouped.entry(row.user_id).or_default().push(row.fund_id);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Review assignments of applications, keyed by application, in assignment order.
+pub struct AssignmentsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for AssignmentsLoader {
+    type Value = Vec<review_assignment::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in review_assignment::Entity::find()
+            .filter(review_assignment::Column::ApplicationId.is_in(keys.iter().copied()))
+            .order_by_asc(review_assignment::Column::CreatedAt)
+            .order_by_asc(review_assignment::Column::Id)
+            .all(&self.0)
+            .await?
+        {
+            grouped.entry(row.application_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// The latest decision on each application, keyed by application.
+pub struct DecisionsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for DecisionsLoader {
+    type Value = Option<application_decision::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut latest: HashMap<Uuid, Self::Value> = keys.iter().map(|key| (*key, None)).collect();
+        // Oldest first, so each application ends with its latest decision.
+        for row in application_decision::Entity::find()
+            .filter(application_decision::Column::ApplicationId.is_in(keys.iter().copied()))
+            .order_by_asc(application_decision::Column::DecidedAt)
+            .order_by_asc(application_decision::Column::Id)
+            .all(&self.0)
+            .await?
+        {
+            latest.insert(row.application_id, Some(row));
+        }
+        Ok(latest)
+    }
+}
+
+/// The grant of each application, keyed by application.
+pub struct GrantsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for GrantsLoader {
+    type Value = Option<grant::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut grants: HashMap<Uuid, Self::Value> = keys.iter().map(|key| (*key, None)).collect();
+        for row in grant::Entity::find()
+            .filter(grant::Column::ApplicationId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?
+        {
+            grants.insert(row.application_id, Some(row));
+        }
+        Ok(grants)
     }
 }

@@ -4,6 +4,7 @@
 pub mod application;
 pub mod call;
 pub mod context;
+pub mod decision;
 pub mod email;
 pub mod errors;
 pub mod fund;
@@ -12,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod organization;
 pub mod pagination;
+pub mod review;
 pub mod system;
 pub mod types;
 
@@ -29,6 +31,7 @@ pub struct QueryRoot(
     fund::FundQuery,
     call::CallQuery,
     application::ApplicationQuery,
+    review::ReviewQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -40,6 +43,8 @@ pub struct MutationRoot(
     fund::FundMutation,
     call::CallMutation,
     application::ApplicationMutation,
+    review::ReviewMutation,
+    decision::DecisionMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

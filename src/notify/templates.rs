@@ -24,10 +24,20 @@ pub enum EmailKind {
     ApplicationReceived,
     /// To the applicant's members: the call closes soon and this is still a draft.
     DraftReminder,
+    /// To a reviewer: you were assigned an application.
+    ReviewAssigned,
+    /// To a reviewer: your review is due soon.
+    ReviewReminder,
+    /// To a reviewer: your review is past its due date.
+    ReviewOverdue,
+    /// To the fund's managers: a reviewer declared a conflict and needs replacing.
+    ConflictDeclared,
+    /// To the applicant's members: the decision on their application.
+    DecisionLetter,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 7] = [
+    pub const ALL: [EmailKind; 12] = [
         EmailKind::Test,
         EmailKind::VerifyEmail,
         EmailKind::PasswordReset,
@@ -35,6 +45,11 @@ impl EmailKind {
         EmailKind::ApplicationSubmitted,
         EmailKind::ApplicationReceived,
         EmailKind::DraftReminder,
+        EmailKind::ReviewAssigned,
+        EmailKind::ReviewReminder,
+        EmailKind::ReviewOverdue,
+        EmailKind::ConflictDeclared,
+        EmailKind::DecisionLetter,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +61,11 @@ impl EmailKind {
             EmailKind::ApplicationSubmitted => "application_submitted",
             EmailKind::ApplicationReceived => "application_received",
             EmailKind::DraftReminder => "draft_reminder",
+            EmailKind::ReviewAssigned => "review_assigned",
+            EmailKind::ReviewReminder => "review_reminder",
+            EmailKind::ReviewOverdue => "review_overdue",
+            EmailKind::ConflictDeclared => "conflict_declared",
+            EmailKind::DecisionLetter => "decision_letter",
         }
     }
 
@@ -110,7 +130,12 @@ const TEMPLATE_FILES: &[(&str, &str)] = template_files![
     "organization_invitation",
     "application_submitted",
     "application_received",
-    "draft_reminder"
+    "draft_reminder",
+    "review_assigned",
+    "review_reminder",
+    "review_overdue",
+    "conflict_declared",
+    "decision_letter",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -234,7 +259,10 @@ mod tests {
             "expires_minutes": 30, "sent_at": "2027-01-01T00:00:00Z",
             "organization": "Green Bridge", "inviter": "Li Wei", "expires_days": 14,
             "reference": "BF-2027-0001", "title": "Wells", "call": "Water", "requested": "1000.00 CNY",
-            "submitted_at": "2027-03-01 08:00 UTC", "closes_at": "2027-04-01 00:00 UTC"
+            "submitted_at": "2027-03-01 08:00 UTC", "closes_at": "2027-04-01 00:00 UTC",
+            "due_at": "2027-04-15 00:00 UTC", "reviewer": "Ana", "reason": "Former employee",
+            "outcome": "APPROVE", "amount": "CNY 250,000.00", "conditions": "Quarterly reports",
+            "rationale": "Strong partner"
         });
         for kind in EmailKind::ALL {
             for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {
@@ -243,6 +271,43 @@ mod tests {
                 assert!(email.html.contains("<html"));
             }
         }
+    }
+
+    #[test]
+    fn decision_letters_say_the_outcome_and_share_only_what_was_given() {
+        let renderer = renderer();
+        let letter = |outcome: &str, rationale: Option<&str>| {
+            renderer
+                .render(
+                    EmailKind::DecisionLetter,
+                    Some(Locale::En),
+                    &json!({
+                        "name": "Ana", "reference": "BF-2027-0001", "title": "Wells",
+                        "call": "Water", "organization": "Green Bridge", "outcome": outcome,
+                        "amount": "CNY 250,000.00", "conditions": null, "rationale": rationale,
+                    }),
+                )
+                .unwrap()
+        };
+        let approved = letter("APPROVE", Some("Strong partner"));
+        assert!(approved.text.contains("CNY 250,000.00"));
+        assert!(approved.text.contains("Strong partner"));
+        let rejected = letter("REJECT", None);
+        assert!(!rejected.text.contains("250,000"));
+        assert_ne!(approved.subject, rejected.subject);
+        assert_ne!(letter("WAITLIST", None).subject, rejected.subject);
+        let chinese = renderer
+            .render(
+                EmailKind::DecisionLetter,
+                Some(Locale::ZhCn),
+                &json!({
+                    "name": "李伟", "reference": "BF-2027-0001", "title": "水井", "call": "饮水",
+                    "organization": "绿桥", "outcome": "APPROVE", "amount": "CNY 250,000.00",
+                    "conditions": "", "rationale": "",
+                }),
+            )
+            .unwrap();
+        assert!(chinese.subject.contains("批准"), "{}", chinese.subject);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use entity::{
     application, application_budget_line as budget_line, application_partner as partner, call,
-    organization, organization_member, user_account,
+    organization, organization_member,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -32,12 +32,13 @@ use crate::domain::money::{Currency, Money};
 use crate::domain::organization::ApplicantCategory;
 use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
-use crate::notify::{EmailKind, Recipient, enqueue};
+use crate::notify::EmailKind;
 use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
 use crate::service::audit::{self, AuditActor, AuditTarget};
 use crate::service::call::{delimited, rules_of, split_delimited, status_of as call_status};
 use crate::service::fund::{find as find_fund, is_manager};
 use crate::service::identity::global_roles;
+use crate::service::notification::{email_users, pick};
 use crate::service::organization::{OWNER, category_of, membership};
 
 /// An application's content, parsed at the edge.
@@ -409,6 +410,9 @@ pub async fn create(
         submitted_at: Set(None),
         snapshot: Set(None),
         reminder_sent_at: Set(None),
+        review_count: Set(0),
+        score_bp: Set(None),
+        score_spread_bp: Set(None),
         created_by: Set(user),
         created_at: Set(now),
         updated_at: Set(now),
@@ -747,67 +751,49 @@ async fn notify_submission(
     call: &call::Model,
     currency: Currency,
 ) -> AppResult<()> {
-    let members: Vec<Uuid> = organization_member::Entity::find()
-        .filter(organization_member::Column::OrganizationId.eq(org.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.user_id)
-        .collect();
+    let members = members_of(db, org.id).await?;
     let managers =
         crate::service::fund::people(db, call.fund_id, crate::service::fund::FundRole::Manager)
             .await?;
-    let users = user_account::Entity::find()
-        .filter(user_account::Column::Id.is_in(members.iter().chain(managers.iter()).copied()))
-        .all(db)
-        .await?;
     let requested = Money::new(app.requested_minor, currency).map_err(AppError::internal)?;
     let submitted_at = app
         .submitted_at
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();
-    for (ids, kind) in [
+    for (users, kind) in [
         (&members, EmailKind::ApplicationSubmitted),
         (&managers, EmailKind::ApplicationReceived),
     ] {
-        for user in users.iter().filter(|u| ids.contains(&u.id)) {
-            let locale = user.locale.parse().ok();
-            let zh = locale == Some(crate::domain::locale::Locale::ZhCn);
-            let pick = |zh_text: &Option<String>, en_text: &Option<String>| {
-                if zh {
-                    zh_text.clone().or(en_text.clone())
-                } else {
-                    en_text.clone().or(zh_text.clone())
-                }
-                .unwrap_or_default()
-            };
-            let address = user
-                .email
-                .parse()
-                .map_err(|e| AppError::internal(anyhow::anyhow!("stored email is invalid: {e}")))?;
-            enqueue(
-                db,
-                &ctx.notifier,
-                &ctx.clock,
-                kind,
-                Recipient {
-                    address: &address,
-                    name: Some(&user.name),
-                    locale,
-                },
-                &format!("{}:{}:{}", kind.as_str(), app.id, user.id),
-                &json!({
+        email_users(
+            ctx,
+            db,
+            kind,
+            users,
+            &format!("{}:{}", kind.as_str(), app.id),
+            |user, zh| {
+                json!({
                     "name": user.name, "reference": app.reference,
-                    "title": pick(&app.title_zh, &app.title_en),
-                    "call": pick(&call.title_zh, &Some(call.title_en.clone())),
-                    "organization": pick(&org.name_zh, &Some(org.name_en.clone())),
+                    "title": pick(zh, app.title_zh.as_deref(), app.title_en.as_deref()),
+                    "call": pick(zh, call.title_zh.as_deref(), Some(&call.title_en)),
+                    "organization": pick(zh, org.name_zh.as_deref(), Some(&org.name_en)),
                     "requested": requested.to_string(), "submitted_at": submitted_at,
-                }),
-            )
-            .await?;
-        }
+                })
+            },
+        )
+        .await?;
     }
     Ok(())
+}
+
+/// The user ids of an organisation's members.
+pub async fn members_of(db: &impl ConnectionTrait, organization: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(organization_member::Entity::find()
+        .filter(organization_member::Column::OrganizationId.eq(organization))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect())
 }
 
 #[tracing::instrument(skip_all)]
@@ -1124,7 +1110,8 @@ pub async fn remove_document(
     Ok(())
 }
 
-/// A document's metadata and content, for those who may see its application.
+/// A document's metadata and content, for those who may see its application and for its
+/// assigned reviewers.
 pub async fn download_document(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -1134,12 +1121,18 @@ pub async fn download_document(
         .one(&ctx.db)
         .await?
         .ok_or(AppError::NotFound("document"))?;
-    get(ctx, viewer, row.application_id)
-        .await
-        .map_err(|e| match e {
-            AppError::NotFound(_) => AppError::NotFound("document"),
-            other => other,
-        })?;
+    let user = viewer.user_id()?;
+    let app = find(&ctx.db, row.application_id).await?;
+    let mut row = row;
+    if !may_see(&ctx.db, user, &app).await? {
+        if !crate::service::review::is_assigned(&ctx.db, user, app.id).await? {
+            return Err(AppError::NotFound("document"));
+        }
+        // File names often carry the applicant's name: a blind call's reviewers get a neutral one.
+        if find_call(&ctx.db, app.call_id).await?.blind_review {
+            row.file_name = crate::domain::document::neutral_file_name(&row.kind, &row.file_name);
+        }
+    }
     let content = ctx.documents.get(&row.storage_key).await?;
     Ok((row, content))
 }
@@ -1192,52 +1185,24 @@ pub async fn send_draft_reminders(ctx: &AppContext) -> AppResult<usize> {
                     .one(&txn)
                     .await?
                     .ok_or(AppError::NotFound("organization"))?;
-                let members: Vec<Uuid> = organization_member::Entity::find()
-                    .filter(organization_member::Column::OrganizationId.eq(org.id))
-                    .all(&txn)
-                    .await?
-                    .into_iter()
-                    .map(|m| m.user_id)
-                    .collect();
-                let users = user_account::Entity::find()
-                    .filter(user_account::Column::Id.is_in(members))
-                    .all(&txn)
-                    .await?;
-                for user in users {
-                    let locale = user.locale.parse().ok();
-                    let zh = locale == Some(crate::domain::locale::Locale::ZhCn);
-                    let pick = |zh_text: &Option<String>, en_text: &Option<String>| {
-                        if zh {
-                            zh_text.clone().or(en_text.clone())
-                        } else {
-                            en_text.clone().or(zh_text.clone())
-                        }
-                        .unwrap_or_default()
-                    };
-                    let address = user.email.parse().map_err(|e| {
-                        AppError::internal(anyhow::anyhow!("stored email is invalid: {e}"))
-                    })?;
-                    enqueue(
-                        &txn,
-                        &ctx.notifier,
-                        &ctx.clock,
-                        EmailKind::DraftReminder,
-                        Recipient {
-                            address: &address,
-                            name: Some(&user.name),
-                            locale,
-                        },
-                        &format!("draft_reminder:{}:{}", app.id, user.id),
-                        &json!({
+                let members = members_of(&txn, org.id).await?;
+                email_users(
+                    ctx,
+                    &txn,
+                    EmailKind::DraftReminder,
+                    &members,
+                    &format!("draft_reminder:{}", app.id),
+                    |user, zh| {
+                        json!({
                             "name": user.name, "reference": app.reference,
-                            "title": pick(&app.title_zh, &app.title_en),
-                            "call": pick(&call.title_zh, &Some(call.title_en.clone())),
-                            "organization": pick(&org.name_zh, &Some(org.name_en.clone())),
+                            "title": pick(zh, app.title_zh.as_deref(), app.title_en.as_deref()),
+                            "call": pick(zh, call.title_zh.as_deref(), Some(&call.title_en)),
+                            "organization": pick(zh, org.name_zh.as_deref(), Some(&org.name_en)),
                             "closes_at": call.closes_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                        }),
-                    )
-                    .await?;
-                }
+                        })
+                    },
+                )
+                .await?;
                 reminded += 1;
             }
             txn.commit().await?;

@@ -158,7 +158,12 @@ async fn send_email_token(
         | EmailKind::OrganizationInvitation
         | EmailKind::ApplicationSubmitted
         | EmailKind::ApplicationReceived
-        | EmailKind::DraftReminder => {
+        | EmailKind::DraftReminder
+        | EmailKind::ReviewAssigned
+        | EmailKind::ReviewReminder
+        | EmailKind::ReviewOverdue
+        | EmailKind::ConflictDeclared
+        | EmailKind::DecisionLetter => {
             return Err(AppError::internal(anyhow::anyhow!(
                 "test messages carry no token"
             )));

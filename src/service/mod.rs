@@ -5,7 +5,10 @@
 pub mod application;
 pub mod audit;
 pub mod call;
+pub mod decision;
 pub mod email_outbox;
 pub mod fund;
 pub mod identity;
+pub mod notification;
 pub mod organization;
+pub mod review;

@@ -1,0 +1,26 @@
+//! A manager's decision on an application. A waitlisted application gets a second, final one.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "application_decision")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub application_id: Uuid,
+    /// `APPROVE`, `REJECT` or `WAITLIST`.
+    pub outcome: String,
+    /// The award, for an approval, in minor units of the fund's currency.
+    pub amount_minor: Option<i64>,
+    pub conditions: Option<String>,
+    pub rationale: Option<String>,
+    /// Whether the applicant may read the rationale.
+    pub rationale_shared: bool,
+    pub decided_by: Uuid,
+    pub decided_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

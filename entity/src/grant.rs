@@ -1,0 +1,34 @@
+//! A grant awarded by approving an application. Stored as `grant_award`: `GRANT` is reserved.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "grant_award")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub fund_id: Uuid,
+    pub call_id: Uuid,
+    /// The grantee.
+    pub organization_id: Uuid,
+    /// The application's reference, such as `BF-2027-0042`.
+    pub reference: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub conditions: Option<String>,
+    pub starts_on: Date,
+    pub ends_on: Date,
+    /// `ACTIVE`, `COMPLETED` or `TERMINATED`.
+    pub status: String,
+    pub accepted_at: Option<DateTimeUtc>,
+    pub accepted_by: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,320 @@
+//! A manager's decision on an application and the grant an approval creates: what an approval
+//! may award, what every decision must explain, and how long the grant runs. The call's remaining
+//! budget is checked by the service with one conditional update, since only the database sees
+//! concurrent approvals.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Months, NaiveDate};
+
+use crate::domain::application::ApplicationEvent;
+
+/// What a manager decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionOutcome {
+    Approve,
+    Reject,
+    Waitlist,
+}
+
+impl DecisionOutcome {
+    pub const ALL: [DecisionOutcome; 3] = [Self::Approve, Self::Reject, Self::Waitlist];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "APPROVE",
+            Self::Reject => "REJECT",
+            Self::Waitlist => "WAITLIST",
+        }
+    }
+
+    /// The application event the decision is.
+    pub fn event(self) -> ApplicationEvent {
+        match self {
+            Self::Approve => ApplicationEvent::Approve,
+            Self::Reject => ApplicationEvent::Reject,
+            Self::Waitlist => ApplicationEvent::Waitlist,
+        }
+    }
+}
+
+impl fmt::Display for DecisionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a decision (APPROVE, REJECT, WAITLIST)")]
+pub struct UnknownDecisionOutcome(pub String);
+
+impl FromStr for DecisionOutcome {
+    type Err = UnknownDecisionOutcome;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == s)
+            .ok_or_else(|| UnknownDecisionOutcome(s.to_owned()))
+    }
+}
+
+/// The longest rationale or conditions text, in characters.
+pub const MAX_DECISION_TEXT_CHARS: usize = 20_000;
+/// How long a grant runs when the application named no duration.
+pub const DEFAULT_GRANT_MONTHS: u32 = 12;
+
+/// Why a decision was refused before touching any budget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    #[error("an approval needs the amount to award")]
+    MissingAmount,
+    #[error("only an approval carries an amount")]
+    AmountWithoutApproval,
+    #[error("the award must be above zero")]
+    NonPositiveAmount,
+    #[error("the award ({amount}) cannot exceed the requested amount ({requested})")]
+    AboveRequested { amount: i64, requested: i64 },
+    #[error("only an approval carries conditions")]
+    ConditionsWithoutApproval,
+    #[error("every decision needs a rationale")]
+    MissingRationale,
+    #[error("{field} is longer than {MAX_DECISION_TEXT_CHARS} characters")]
+    TooLong { field: &'static str },
+    #[error("the grant must end after it starts")]
+    EndsBeforeStart,
+}
+
+impl DecisionError {
+    /// The input field to blame.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::MissingAmount
+            | Self::AmountWithoutApproval
+            | Self::NonPositiveAmount
+            | Self::AboveRequested { .. } => "input.amount",
+            Self::ConditionsWithoutApproval => "input.conditions",
+            Self::MissingRationale => "input.rationale",
+            Self::TooLong { field } => field,
+            Self::EndsBeforeStart => "input.endsOn",
+        }
+    }
+}
+
+/// A decision as the manager gave it, amounts in minor units of the fund's currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRequest<'a> {
+    pub outcome: DecisionOutcome,
+    pub amount_minor: Option<i64>,
+    pub conditions: Option<&'a str>,
+    pub rationale: Option<&'a str>,
+}
+
+/// Checks a decision against the application it decides: an approval awards more than zero and
+/// no more than was requested; conditions belong to approvals; every decision is explained.
+pub fn check_decision(
+    request: &DecisionRequest<'_>,
+    requested_minor: i64,
+) -> Result<(), DecisionError> {
+    let rationale = request.rationale.map(str::trim).unwrap_or_default();
+    if rationale.is_empty() {
+        return Err(DecisionError::MissingRationale);
+    }
+    if rationale.chars().count() > MAX_DECISION_TEXT_CHARS {
+        return Err(DecisionError::TooLong {
+            field: "input.rationale",
+        });
+    }
+    if request
+        .conditions
+        .is_some_and(|c| c.chars().count() > MAX_DECISION_TEXT_CHARS)
+    {
+        return Err(DecisionError::TooLong {
+            field: "input.conditions",
+        });
+    }
+    match (request.outcome, request.amount_minor) {
+        (DecisionOutcome::Approve, None) => Err(DecisionError::MissingAmount),
+        (DecisionOutcome::Approve, Some(amount)) if amount <= 0 => {
+            Err(DecisionError::NonPositiveAmount)
+        }
+        (DecisionOutcome::Approve, Some(amount)) if amount > requested_minor => {
+            Err(DecisionError::AboveRequested {
+                amount,
+                requested: requested_minor,
+            })
+        }
+        (DecisionOutcome::Approve, Some(_)) => Ok(()),
+        (_, Some(_)) => Err(DecisionError::AmountWithoutApproval),
+        (_, None) if request.conditions.is_some_and(|c| !c.trim().is_empty()) => {
+            Err(DecisionError::ConditionsWithoutApproval)
+        }
+        (_, None) => Ok(()),
+    }
+}
+
+/// The grant's period: from `starts_on` (or the applicant's planned start, or the decision date)
+/// for the months the application asked (or [`DEFAULT_GRANT_MONTHS`]), unless the manager set the
+/// end. The end is the day before the same date `months` later, so a 12-month grant from
+/// 1 March ends on the last day of February.
+pub fn grant_period(
+    starts_on: Option<NaiveDate>,
+    ends_on: Option<NaiveDate>,
+    planned_start: Option<NaiveDate>,
+    duration_months: Option<i32>,
+    decided_on: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), DecisionError> {
+    let start = starts_on.or(planned_start).unwrap_or(decided_on);
+    let end = match ends_on {
+        Some(end) => end,
+        None => {
+            let months = duration_months
+                .and_then(|m| u32::try_from(m).ok())
+                .filter(|m| *m > 0)
+                .unwrap_or(DEFAULT_GRANT_MONTHS);
+            start
+                .checked_add_months(Months::new(months))
+                .and_then(|d| d.pred_opt())
+                .ok_or(DecisionError::EndsBeforeStart)?
+        }
+    };
+    if end <= start {
+        return Err(DecisionError::EndsBeforeStart);
+    }
+    Ok((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(outcome: DecisionOutcome, amount: Option<i64>) -> DecisionRequest<'static> {
+        DecisionRequest {
+            outcome,
+            amount_minor: amount,
+            conditions: None,
+            rationale: Some("Strong local partner"),
+        }
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn outcomes_round_trip_and_name_their_event() {
+        for outcome in DecisionOutcome::ALL {
+            assert_eq!(outcome.as_str().parse::<DecisionOutcome>(), Ok(outcome));
+        }
+        assert!("approve".parse::<DecisionOutcome>().is_err());
+        assert_eq!(
+            DecisionOutcome::Waitlist.event(),
+            ApplicationEvent::Waitlist
+        );
+    }
+
+    #[test]
+    fn an_approval_awards_above_zero_and_at_most_the_request() {
+        let approve = |amount| check_decision(&request(DecisionOutcome::Approve, amount), 1_000);
+        assert_eq!(approve(Some(1_000)), Ok(()));
+        assert_eq!(approve(Some(1)), Ok(()));
+        assert_eq!(
+            approve(Some(1_001)),
+            Err(DecisionError::AboveRequested {
+                amount: 1_001,
+                requested: 1_000
+            })
+        );
+        assert_eq!(approve(Some(0)), Err(DecisionError::NonPositiveAmount));
+        assert_eq!(approve(Some(-5)), Err(DecisionError::NonPositiveAmount));
+        assert_eq!(approve(None), Err(DecisionError::MissingAmount));
+    }
+
+    #[test]
+    fn only_approvals_carry_amounts_and_conditions() {
+        for outcome in [DecisionOutcome::Reject, DecisionOutcome::Waitlist] {
+            assert_eq!(
+                check_decision(&request(outcome, Some(10)), 1_000),
+                Err(DecisionError::AmountWithoutApproval)
+            );
+            let with_conditions = DecisionRequest {
+                conditions: Some("Quarterly reports"),
+                ..request(outcome, None)
+            };
+            assert_eq!(
+                check_decision(&with_conditions, 1_000),
+                Err(DecisionError::ConditionsWithoutApproval)
+            );
+            assert_eq!(check_decision(&request(outcome, None), 1_000), Ok(()));
+        }
+    }
+
+    #[test]
+    fn every_decision_is_explained_within_the_length_limit() {
+        for rationale in [None, Some(""), Some("  \n ")] {
+            let decision = DecisionRequest {
+                rationale,
+                ..request(DecisionOutcome::Reject, None)
+            };
+            let error = check_decision(&decision, 1).unwrap_err();
+            assert_eq!(error, DecisionError::MissingRationale);
+            assert_eq!(error.field(), "input.rationale");
+        }
+        let long = "理".repeat(MAX_DECISION_TEXT_CHARS);
+        let at_limit = DecisionRequest {
+            rationale: Some(&long),
+            ..request(DecisionOutcome::Reject, None)
+        };
+        assert_eq!(check_decision(&at_limit, 1), Ok(()));
+        let longer = format!("{long}由");
+        let over = DecisionRequest {
+            conditions: Some(&longer),
+            ..request(DecisionOutcome::Approve, Some(1))
+        };
+        assert_eq!(
+            check_decision(&over, 1).map_err(|e| e.field()),
+            Err("input.conditions")
+        );
+    }
+
+    #[test]
+    fn a_grant_runs_for_the_requested_months_from_the_planned_start() {
+        let decided = date(2027, 5, 10);
+        assert_eq!(
+            grant_period(None, None, Some(date(2027, 3, 1)), Some(12), decided),
+            Ok((date(2027, 3, 1), date(2028, 2, 29)))
+        );
+        assert_eq!(
+            grant_period(None, None, None, None, decided),
+            Ok((decided, date(2028, 5, 9)))
+        );
+        assert_eq!(
+            grant_period(Some(date(2027, 1, 31)), None, None, Some(1), decided),
+            Ok((date(2027, 1, 31), date(2027, 2, 27)))
+        );
+        assert_eq!(
+            grant_period(
+                Some(date(2027, 6, 1)),
+                Some(date(2027, 12, 31)),
+                None,
+                Some(3),
+                decided
+            ),
+            Ok((date(2027, 6, 1), date(2027, 12, 31)))
+        );
+    }
+
+    #[test]
+    fn a_grant_cannot_end_before_it_starts() {
+        let decided = date(2027, 5, 10);
+        let error = grant_period(Some(decided), Some(decided), None, None, decided).unwrap_err();
+        assert_eq!(error, DecisionError::EndsBeforeStart);
+        assert_eq!(error.field(), "input.endsOn");
+        assert_eq!(
+            grant_period(None, None, None, Some(0), decided),
+            Ok((decided, date(2028, 5, 9))),
+            "a zero duration falls back to the default"
+        );
+    }
+}

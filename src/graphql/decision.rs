@@ -1,0 +1,224 @@
+//! Decisions and grants over GraphQL: managers decide, applicants read the decision as the
+//! managers chose to share it, and an approval's grant is visible with its application.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{application_decision, grant};
+
+use crate::domain::decision::DecisionOutcome as DomainOutcome;
+use crate::domain::money::{Currency, Money};
+use crate::error::{AppError, AppResult};
+use crate::graphql::application::{Application, loaders, money};
+use crate::graphql::call::Call;
+use crate::graphql::context::{parse_id, request};
+use crate::graphql::identity::User;
+use crate::graphql::types::{MoneyInput, MoneyOutput, optional_text};
+use crate::service::decision::{self as service, DecisionInput as ParsedDecision};
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DecisionOutcome {
+    Approve,
+    Reject,
+    Waitlist,
+}
+
+impl From<DecisionOutcome> for DomainOutcome {
+    fn from(outcome: DecisionOutcome) -> Self {
+        match outcome {
+            DecisionOutcome::Approve => DomainOutcome::Approve,
+            DecisionOutcome::Reject => DomainOutcome::Reject,
+            DecisionOutcome::Waitlist => DomainOutcome::Waitlist,
+        }
+    }
+}
+
+impl From<DomainOutcome> for DecisionOutcome {
+    fn from(outcome: DomainOutcome) -> Self {
+        match outcome {
+            DomainOutcome::Approve => DecisionOutcome::Approve,
+            DomainOutcome::Reject => DecisionOutcome::Reject,
+            DomainOutcome::Waitlist => DecisionOutcome::Waitlist,
+        }
+    }
+}
+
+/// A decision on an application. `full` is for the fund's managers; others see the rationale
+/// only when it was shared, and never who decided.
+pub struct Decision {
+    pub decision: application_decision::Model,
+    pub currency: Currency,
+    pub full: bool,
+}
+
+#[Object]
+impl Decision {
+    async fn outcome(&self) -> AppResult<DecisionOutcome> {
+        self.decision
+            .outcome
+            .parse::<DomainOutcome>()
+            .map(Into::into)
+            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
+    }
+    /// The award, for an approval.
+    async fn amount(&self) -> AppResult<Option<MoneyOutput>> {
+        self.decision
+            .amount_minor
+            .map(|minor| money(minor, self.currency))
+            .transpose()
+    }
+    async fn conditions(&self) -> Option<&str> {
+        self.decision.conditions.as_deref()
+    }
+    /// The managers' reasons, when shared with the applicant (always for managers).
+    async fn rationale(&self) -> Option<&str> {
+        if self.full || self.decision.rationale_shared {
+            self.decision.rationale.as_deref()
+        } else {
+            None
+        }
+    }
+    /// Whether the applicant may read the rationale.
+    async fn rationale_shared(&self) -> bool {
+        self.decision.rationale_shared
+    }
+    async fn decided_at(&self) -> DateTime<Utc> {
+        self.decision.decided_at
+    }
+    /// The manager who decided; for the fund's managers only.
+    async fn decided_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        if !self.full {
+            return Ok(None);
+        }
+        Ok(loaders(ctx)
+            .users
+            .load_one(self.decision.decided_by)
+            .await?
+            .map(User))
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GrantStatus {
+    Active,
+    Completed,
+    Terminated,
+}
+
+pub struct Grant(pub grant::Model);
+
+#[Object]
+impl Grant {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The application's reference, such as `BF-2027-0042`.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn amount(&self) -> AppResult<MoneyOutput> {
+        let currency = Currency::parse(&self.0.currency).map_err(AppError::internal)?;
+        Ok(Money::new(self.0.amount_minor, currency)
+            .map_err(AppError::internal)?
+            .into())
+    }
+    async fn conditions(&self) -> Option<&str> {
+        self.0.conditions.as_deref()
+    }
+    async fn starts_on(&self) -> NaiveDate {
+        self.0.starts_on
+    }
+    async fn ends_on(&self) -> NaiveDate {
+        self.0.ends_on
+    }
+    async fn status(&self) -> GrantStatus {
+        match self.0.status.as_str() {
+            "COMPLETED" => GrantStatus::Completed,
+            "TERMINATED" => GrantStatus::Terminated,
+            _ => GrantStatus::Active,
+        }
+    }
+    /// When a member of the grantee accepted the grant's conditions.
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct DecisionInput {
+    pub outcome: DecisionOutcome,
+    /// The award, for an approval: at most the requested amount and within the call's remaining
+    /// budget.
+    pub amount: Option<MoneyInput>,
+    /// Conditions of an approval.
+    pub conditions: Option<String>,
+    /// Why; every decision needs one.
+    pub rationale: Option<String>,
+    /// Whether the applicant may read the rationale (in the letter and through the API).
+    #[graphql(default = true)]
+    pub share_rationale: bool,
+    /// The grant's start; by default the applicant's planned start, else today.
+    pub starts_on: Option<NaiveDate>,
+    /// The grant's end; by default after the months the application asked for.
+    pub ends_on: Option<NaiveDate>,
+}
+
+impl DecisionInput {
+    fn parse(self) -> AppResult<ParsedDecision> {
+        Ok(ParsedDecision {
+            outcome: self.outcome.into(),
+            amount: self
+                .amount
+                .map(|amount| amount.parse("input.amount"))
+                .transpose()?,
+            conditions: optional_text(
+                self.conditions,
+                "input.conditions",
+                crate::domain::decision::MAX_DECISION_TEXT_CHARS,
+            )?,
+            rationale: optional_text(
+                self.rationale,
+                "input.rationale",
+                crate::domain::decision::MAX_DECISION_TEXT_CHARS,
+            )?,
+            share_rationale: self.share_rationale,
+            starts_on: self.starts_on,
+            ends_on: self.ends_on,
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct DecisionMutation;
+
+#[Object]
+impl DecisionMutation {
+    /// Decides an application under review, or a waitlisted one (managers without a conflict of
+    /// interest). An approval creates the grant and commits its amount; the applicant's members
+    /// get a decision letter.
+    async fn decide_application(
+        &self,
+        ctx: &Context<'_>,
+        application_id: ID,
+        input: DecisionInput,
+    ) -> AppResult<Application> {
+        let id = parse_id(&application_id, "applicationId")?;
+        let input = input.parse()?;
+        let request = request(ctx);
+        service::decide(request.app, &request.viewer, &request.actor(), id, input)
+            .await
+            .map(Application)
+    }
+
+    /// Marks a closed call decided once no application waits for a decision (managers). The
+    /// last decision in a closed call does this by itself.
+    async fn mark_call_decided(&self, ctx: &Context<'_>, call_id: ID) -> AppResult<Call> {
+        let id = parse_id(&call_id, "callId")?;
+        let request = request(ctx);
+        service::mark_call_decided(request.app, &request.viewer, &request.actor(), id)
+            .await
+            .map(Call)
+    }
+}

@@ -1,0 +1,423 @@
+//! Decisions on applications and the grants approvals create. An approval commits money: the
+//! call's and the fund's committed totals rise with conditional updates in the decision's
+//! transaction, so concurrent approvals from any number of instances can never commit more than
+//! the budget. The applicant's members get a decision letter in their language.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{application, application_decision as decision, call, fund, grant, organization};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::app::AppContext;
+use crate::auth::Viewer;
+use crate::db::begin_write;
+use crate::domain::application::{ApplicationStatus, transition};
+use crate::domain::call::{CallEvent, transition as call_transition};
+use crate::domain::decision::{DecisionOutcome, DecisionRequest, check_decision, grant_period};
+use crate::domain::money::{Currency, Money};
+use crate::error::{AppError, AppResult};
+use crate::notify::EmailKind;
+use crate::service::application::{members_of, status_of};
+use crate::service::audit::{self, AuditActor, AuditTarget};
+use crate::service::call::status_of as call_status;
+use crate::service::fund::is_manager;
+use crate::service::notification::{email_users, pick};
+use crate::service::review::is_conflicted;
+
+/// Grant status while money may still move.
+pub const GRANT_ACTIVE: &str = "ACTIVE";
+
+/// A decision as the manager gave it, parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub outcome: DecisionOutcome,
+    pub amount: Option<Money>,
+    pub conditions: Option<String>,
+    pub rationale: Option<String>,
+    /// Whether the applicant may read the rationale (in the letter and through the API).
+    pub share_rationale: bool,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+}
+
+/// The latest decision on an application, if any.
+pub async fn latest(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> AppResult<Option<decision::Model>> {
+    Ok(decision::Entity::find()
+        .filter(decision::Column::ApplicationId.eq(application_id))
+        .order_by_desc(decision::Column::DecidedAt)
+        .order_by_desc(decision::Column::Id)
+        .one(db)
+        .await?)
+}
+
+async fn add_committed(
+    db: &impl ConnectionTrait,
+    call: &call::Model,
+    amount: i64,
+    now: DateTime<Utc>,
+    currency: Currency,
+) -> AppResult<()> {
+    let committed = call::Entity::update_many()
+        .col_expr(
+            call::Column::CommittedMinor,
+            Expr::col(call::Column::CommittedMinor).add(amount),
+        )
+        .col_expr(call::Column::UpdatedAt, Expr::value(now))
+        .filter(call::Column::Id.eq(call.id))
+        .filter(
+            Expr::col(call::Column::CommittedMinor)
+                .add(amount)
+                .lte(Expr::col(call::Column::BudgetMinor)),
+        )
+        .exec(db)
+        .await?;
+    if committed.rows_affected != 1 {
+        let current = call::Entity::find_by_id(call.id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("call"))?;
+        let remaining = Money::new(
+            std::cmp::max(current.budget_minor - current.committed_minor, 0),
+            currency,
+        )
+        .map_err(AppError::internal)?;
+        return Err(AppError::InvalidState(format!(
+            "the award exceeds the call's remaining budget of {remaining}"
+        )));
+    }
+    let fund_committed = fund::Entity::update_many()
+        .col_expr(
+            fund::Column::CommittedMinor,
+            Expr::col(fund::Column::CommittedMinor).add(amount),
+        )
+        .col_expr(fund::Column::UpdatedAt, Expr::value(now))
+        .filter(fund::Column::Id.eq(call.fund_id))
+        .filter(
+            Expr::col(fund::Column::CommittedMinor)
+                .add(amount)
+                .lte(Expr::col(fund::Column::BudgetMinor)),
+        )
+        .exec(db)
+        .await?;
+    if fund_committed.rows_affected != 1 {
+        return Err(AppError::InvalidState(
+            "the award exceeds the fund's uncommitted budget".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Decides an application under review (or on the waitlist). Managers who belong to the
+/// applicant or a partner organisation may not decide it.
+#[tracing::instrument(skip_all)]
+pub async fn decide(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    application_id: Uuid,
+    input: DecisionInput,
+) -> AppResult<application::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let app = application::Entity::find_by_id(application_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("application"))?;
+    let call = call::Entity::find_by_id(app.call_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("call"))?;
+    if !is_manager(&txn, call.fund_id, user).await? {
+        return Err(AppError::Forbidden(
+            "only managers of this fund may decide applications".into(),
+        ));
+    }
+    if is_conflicted(&txn, user, &app).await? {
+        return Err(AppError::Forbidden(
+            "conflict of interest: you belong to the applicant or a partner organisation".into(),
+        ));
+    }
+    let fund = crate::service::fund::find(&txn, call.fund_id).await?;
+    let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
+    if let Some(amount) = &input.amount
+        && amount.currency() != currency
+    {
+        return Err(AppError::bad_input(
+            "input.amount",
+            format!("the fund pays in {currency}"),
+        ));
+    }
+    let amount_minor = input.amount.as_ref().map(Money::minor);
+    check_decision(
+        &DecisionRequest {
+            outcome: input.outcome,
+            amount_minor,
+            conditions: input.conditions.as_deref(),
+            rationale: input.rationale.as_deref(),
+        },
+        app.requested_minor,
+    )
+    .map_err(|e| AppError::bad_input(e.field(), e))?;
+    let from = status_of(&app)?;
+    let to = transition(from, input.outcome.event())
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    let period = match input.outcome {
+        DecisionOutcome::Approve => Some(
+            grant_period(
+                input.starts_on,
+                input.ends_on,
+                app.planned_start,
+                app.duration_months,
+                now.date_naive(),
+            )
+            .map_err(|e| AppError::bad_input(e.field(), e))?,
+        ),
+        _ => None,
+    };
+
+    let updated = application::Entity::update_many()
+        .col_expr(application::Column::Status, Expr::value(to.as_str()))
+        .col_expr(application::Column::UpdatedAt, Expr::value(now))
+        .filter(application::Column::Id.eq(app.id))
+        .filter(application::Column::Status.eq(from.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the application was decided meanwhile; reload it".into(),
+        ));
+    }
+    let conditions = input
+        .conditions
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    let rationale = input.rationale.as_deref().map(str::trim).map(str::to_owned);
+    let row = decision::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        application_id: Set(app.id),
+        outcome: Set(input.outcome.as_str().to_owned()),
+        amount_minor: Set(amount_minor),
+        conditions: Set(conditions.clone()),
+        rationale: Set(rationale.clone()),
+        rationale_shared: Set(input.share_rationale),
+        decided_by: Set(user),
+        decided_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut grant_id = None;
+    if let (Some(amount), Some((starts_on, ends_on))) = (amount_minor, period) {
+        add_committed(&txn, &call, amount, now, currency).await?;
+        let created = grant::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            application_id: Set(app.id),
+            fund_id: Set(call.fund_id),
+            call_id: Set(call.id),
+            organization_id: Set(app.organization_id),
+            reference: Set(app.reference.clone()),
+            amount_minor: Set(amount),
+            currency: Set(currency.code().to_owned()),
+            conditions: Set(conditions.clone()),
+            starts_on: Set(starts_on),
+            ends_on: Set(ends_on),
+            status: Set(GRANT_ACTIVE.to_owned()),
+            accepted_at: Set(None),
+            accepted_by: Set(None),
+            created_by: Set(user),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        grant_id = Some(created.id);
+        audit::record(
+            &txn,
+            &ctx.clock,
+            actor,
+            "grant.create",
+            AuditTarget {
+                kind: "grant",
+                id: Some(created.id),
+            },
+            None,
+            Some(json!({
+                "applicationId": app.id, "amountMinor": amount, "currency": currency.code(),
+                "startsOn": starts_on, "endsOn": ends_on, "conditions": conditions,
+            })),
+        )
+        .await?;
+    }
+    send_letter(ctx, &txn, &app, &call, &row, currency).await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "application.decide",
+        AuditTarget {
+            kind: "application",
+            id: Some(app.id),
+        },
+        Some(json!({ "status": from.as_str() })),
+        Some(json!({
+            "status": to.as_str(), "outcome": input.outcome.as_str(), "amountMinor": amount_minor,
+            "conditions": conditions, "rationale": rationale,
+            "rationaleShared": input.share_rationale, "grantId": grant_id,
+        })),
+    )
+    .await?;
+    settle_call(ctx, &txn, actor, &call, now).await?;
+    let app = application::Entity::find_by_id(app.id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("application"))?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+async fn send_letter(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    app: &application::Model,
+    call: &call::Model,
+    row: &decision::Model,
+    currency: Currency,
+) -> AppResult<()> {
+    let org = organization::Entity::find_by_id(app.organization_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    let amount = row
+        .amount_minor
+        .map(|minor| Money::new(minor, currency).map(|m| m.to_string()))
+        .transpose()
+        .map_err(AppError::internal)?;
+    let rationale = row.rationale.clone().filter(|_| row.rationale_shared);
+    let members = members_of(db, org.id).await?;
+    email_users(
+        ctx,
+        db,
+        EmailKind::DecisionLetter,
+        &members,
+        &format!("decision_letter:{}", row.id),
+        |user, zh| {
+            json!({
+                "name": user.name, "reference": app.reference,
+                "title": pick(zh, app.title_zh.as_deref(), app.title_en.as_deref()),
+                "call": pick(zh, call.title_zh.as_deref(), Some(&call.title_en)),
+                "organization": pick(zh, org.name_zh.as_deref(), Some(&org.name_en)),
+                "outcome": row.outcome, "amount": amount, "conditions": row.conditions,
+                "rationale": rationale,
+            })
+        },
+    )
+    .await
+}
+
+/// Statuses that still wait for a decision.
+const UNDECIDED: [ApplicationStatus; 2] =
+    [ApplicationStatus::Submitted, ApplicationStatus::UnderReview];
+
+/// Moves a closed call to `DECIDED` once no application waits for a decision (waitlisted ones
+/// have theirs, though it may still change). Returns whether it moved.
+async fn settle_call(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    actor: &AuditActor,
+    call: &call::Model,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let status = call_status(call)?;
+    let Ok(to) = call_transition(status, CallEvent::Decide) else {
+        return Ok(false);
+    };
+    let waiting = application::Entity::find()
+        .filter(application::Column::CallId.eq(call.id))
+        .filter(application::Column::Status.is_in(UNDECIDED.map(|s| s.as_str())))
+        .count(db)
+        .await?;
+    if waiting > 0 {
+        return Ok(false);
+    }
+    let updated = call::Entity::update_many()
+        .col_expr(call::Column::Status, Expr::value(to.as_str()))
+        .col_expr(call::Column::UpdatedAt, Expr::value(now))
+        .filter(call::Column::Id.eq(call.id))
+        .filter(call::Column::Status.eq(status.as_str()))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    audit::record(
+        db,
+        &ctx.clock,
+        actor,
+        "call.decide",
+        AuditTarget {
+            kind: "call",
+            id: Some(call.id),
+        },
+        Some(json!({ "status": status.as_str() })),
+        Some(json!({ "status": to.as_str() })),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Marks a closed call decided, for a manager; refused while an application waits.
+#[tracing::instrument(skip_all)]
+pub async fn mark_call_decided(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    call_id: Uuid,
+) -> AppResult<call::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let call = call::Entity::find_by_id(call_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("call"))?;
+    if !is_manager(&txn, call.fund_id, user).await? {
+        return Err(AppError::Forbidden(
+            "only managers of this fund may do this".into(),
+        ));
+    }
+    let status = call_status(&call)?;
+    call_transition(status, CallEvent::Decide)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    if !settle_call(ctx, &txn, actor, &call, now).await? {
+        return Err(AppError::InvalidState(
+            "some applications still wait for a decision".into(),
+        ));
+    }
+    let call = call::Entity::find_by_id(call_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("call"))?;
+    txn.commit().await?;
+    Ok(call)
+}
+
+/// The grant an approval created, if any.
+pub async fn grant_of(
+    db: &impl ConnectionTrait,
+    application_id: Uuid,
+) -> AppResult<Option<grant::Model>> {
+    Ok(grant::Entity::find()
+        .filter(grant::Column::ApplicationId.eq(application_id))
+        .one(db)
+        .await?)
+}
