@@ -202,6 +202,12 @@ async fn run_scheduler(context: AppContext, stop: CancellationToken) {
         if let Err(error) = crate::service::review::send_reminders(&context).await {
             tracing::error!(error = %error, "the review reminders failed");
         }
+        if let Err(error) = crate::service::disbursement::send_overdue_notices(&context).await {
+            tracing::error!(error = %error, "the overdue tranche notices failed");
+        }
+        if let Err(error) = crate::service::idempotency::purge_expired(&context).await {
+            tracing::error!(error = %error, "purging expired idempotency keys failed");
+        }
         tokio::select! {
             () = stop.cancelled() => break,
             () = tokio::time::sleep(interval) => {}

@@ -24,6 +24,17 @@ pub enum ErrorCode {
     Internal,
 }
 
+impl std::str::FromStr for ErrorCode {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == s)
+            .ok_or(())
+    }
+}
+
 impl ErrorCode {
     pub const ALL: [ErrorCode; 9] = [
         ErrorCode::Unauthenticated,
@@ -85,6 +96,9 @@ pub enum AppError {
     LimitExceeded(String),
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
+    /// A refusal recorded under an idempotency key, answered again for a retry.
+    #[error("{message}")]
+    Replayed { code: ErrorCode, message: String },
 }
 
 impl AppError {
@@ -99,6 +113,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::LimitExceeded(_) => ErrorCode::LimitExceeded,
             AppError::Internal(_) => ErrorCode::Internal,
+            AppError::Replayed { code, .. } => *code,
         }
     }
 

@@ -23,6 +23,17 @@ pub struct Model {
     pub status: String,
     pub accepted_at: Option<DateTimeUtc>,
     pub accepted_by: Option<Uuid>,
+    /// Tranches that still hold part of the award (not failed or cancelled).
+    pub planned_minor: i64,
+    /// Sent and confirmed tranches.
+    pub disbursed_minor: i64,
+    /// The payee's bank details: `{ accountName, accountNumber, bankName, swift, currency }`.
+    pub bank_details: Option<Json>,
+    /// `APPROVED` (payments may go out) or `PENDING` (changed after acceptance; a manager must
+    /// approve before any further payment).
+    pub bank_details_status: Option<String>,
+    pub bank_details_updated_at: Option<DateTimeUtc>,
+    pub bank_details_updated_by: Option<Uuid>,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

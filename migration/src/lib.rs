@@ -14,6 +14,7 @@ mod m20261122_000007_create_application;
 mod m20261122_000008_create_application_document;
 mod m20261122_000009_create_review;
 mod m20261122_000010_create_decision_and_grant;
+mod m20261122_000011_create_disbursement;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_application_document::Migration),
             Box::new(m20261122_000009_create_review::Migration),
             Box::new(m20261122_000010_create_decision_and_grant::Migration),
+            Box::new(m20261122_000011_create_disbursement::Migration),
         ]
     }
 }

@@ -13,7 +13,8 @@ use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult};
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
-use crate::graphql::decision::{Decision, Grant};
+use crate::graphql::decision::Decision;
+use crate::graphql::grant::Grant;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::organization::{ApplicantCategory, Organization};
 use crate::graphql::pagination::{Conn, PageRequest, connection};
@@ -368,8 +369,20 @@ impl Application {
             full: viewer_manages(ctx, &self.0).await?,
         }))
     }
-    /// The grant an approval created.
+    /// The grant an approval created; for the applicant's members and the fund's managers.
     async fn grant(&self, ctx: &Context<'_>) -> AppResult<Option<Grant>> {
+        let member = match request(ctx).viewer.optional_user_id() {
+            Some(user) => loaders(ctx)
+                .memberships
+                .load_one(user)
+                .await?
+                .unwrap_or_default()
+                .contains(&self.0.organization_id),
+            None => false,
+        };
+        if !member && !viewer_manages(ctx, &self.0).await? {
+            return Ok(None);
+        }
         Ok(loaders(ctx)
             .grants
             .load_one(self.0.id)

@@ -3,10 +3,10 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{application_decision, grant};
+use entity::application_decision;
 
 use crate::domain::decision::DecisionOutcome as DomainOutcome;
-use crate::domain::money::{Currency, Money};
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::graphql::application::{Application, loaders, money};
 use crate::graphql::call::Call;
@@ -14,6 +14,7 @@ use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::types::{MoneyInput, MoneyOutput, optional_text};
 use crate::service::decision::{self as service, DecisionInput as ParsedDecision};
+use crate::service::idempotency::IdempotencyKey;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum DecisionOutcome {
@@ -97,55 +98,6 @@ impl Decision {
     }
 }
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum GrantStatus {
-    Active,
-    Completed,
-    Terminated,
-}
-
-pub struct Grant(pub grant::Model);
-
-#[Object]
-impl Grant {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-    /// The application's reference, such as `BF-2027-0042`.
-    async fn reference(&self) -> &str {
-        &self.0.reference
-    }
-    async fn amount(&self) -> AppResult<MoneyOutput> {
-        let currency = Currency::parse(&self.0.currency).map_err(AppError::internal)?;
-        Ok(Money::new(self.0.amount_minor, currency)
-            .map_err(AppError::internal)?
-            .into())
-    }
-    async fn conditions(&self) -> Option<&str> {
-        self.0.conditions.as_deref()
-    }
-    async fn starts_on(&self) -> NaiveDate {
-        self.0.starts_on
-    }
-    async fn ends_on(&self) -> NaiveDate {
-        self.0.ends_on
-    }
-    async fn status(&self) -> GrantStatus {
-        match self.0.status.as_str() {
-            "COMPLETED" => GrantStatus::Completed,
-            "TERMINATED" => GrantStatus::Terminated,
-            _ => GrantStatus::Active,
-        }
-    }
-    /// When a member of the grantee accepted the grant's conditions.
-    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.accepted_at
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
 #[derive(InputObject)]
 pub struct DecisionInput {
     pub outcome: DecisionOutcome,
@@ -197,19 +149,31 @@ pub struct DecisionMutation;
 impl DecisionMutation {
     /// Decides an application under review, or a waitlisted one (managers without a conflict of
     /// interest). An approval creates the grant and commits its amount; the applicant's members
-    /// get a decision letter.
+    /// get a decision letter. With an `idempotencyKey`, a retry gets the first outcome.
     async fn decide_application(
         &self,
         ctx: &Context<'_>,
         application_id: ID,
         input: DecisionInput,
+        idempotency_key: Option<String>,
     ) -> AppResult<Application> {
         let id = parse_id(&application_id, "applicationId")?;
         let input = input.parse()?;
+        let key = idempotency_key
+            .as_deref()
+            .map(IdempotencyKey::parse)
+            .transpose()?;
         let request = request(ctx);
-        service::decide(request.app, &request.viewer, &request.actor(), id, input)
-            .await
-            .map(Application)
+        service::decide(
+            request.app,
+            &request.viewer,
+            &request.actor(),
+            id,
+            input,
+            key,
+        )
+        .await
+        .map(Application)
     }
 
     /// Marks a closed call decided once no application waits for a decision (managers). The

@@ -8,6 +8,7 @@ pub mod decision;
 pub mod email;
 pub mod errors;
 pub mod fund;
+pub mod grant;
 pub mod identity;
 pub mod limits;
 pub mod loaders;
@@ -32,6 +33,7 @@ pub struct QueryRoot(
     call::CallQuery,
     application::ApplicationQuery,
     review::ReviewQuery,
+    grant::GrantQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -45,6 +47,7 @@ pub struct MutationRoot(
     application::ApplicationMutation,
     review::ReviewMutation,
     decision::DecisionMutation,
+    grant::GrantMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -34,10 +34,20 @@ pub enum EmailKind {
     ConflictDeclared,
     /// To the applicant's members: the decision on their application.
     DecisionLetter,
+    /// To the grantee's members: a tranche was sent.
+    TrancheSent,
+    /// To the fund's managers: the grantee confirmed a tranche arrived.
+    ReceiptConfirmed,
+    /// To the fund's managers: a payment needs a remittance filing before it is sent.
+    FilingNeeded,
+    /// To the fund's managers: a planned tranche is past its due date.
+    TrancheOverdue,
+    /// To the fund's managers: the grantee changed its bank details.
+    BankDetailsChanged,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 12] = [
+    pub const ALL: [EmailKind; 17] = [
         EmailKind::Test,
         EmailKind::VerifyEmail,
         EmailKind::PasswordReset,
@@ -50,6 +60,11 @@ impl EmailKind {
         EmailKind::ReviewOverdue,
         EmailKind::ConflictDeclared,
         EmailKind::DecisionLetter,
+        EmailKind::TrancheSent,
+        EmailKind::ReceiptConfirmed,
+        EmailKind::FilingNeeded,
+        EmailKind::TrancheOverdue,
+        EmailKind::BankDetailsChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +81,11 @@ impl EmailKind {
             EmailKind::ReviewOverdue => "review_overdue",
             EmailKind::ConflictDeclared => "conflict_declared",
             EmailKind::DecisionLetter => "decision_letter",
+            EmailKind::TrancheSent => "tranche_sent",
+            EmailKind::ReceiptConfirmed => "receipt_confirmed",
+            EmailKind::FilingNeeded => "filing_needed",
+            EmailKind::TrancheOverdue => "tranche_overdue",
+            EmailKind::BankDetailsChanged => "bank_details_changed",
         }
     }
 
@@ -136,6 +156,11 @@ const TEMPLATE_FILES: &[(&str, &str)] = template_files![
     "review_overdue",
     "conflict_declared",
     "decision_letter",
+    "tranche_sent",
+    "receipt_confirmed",
+    "filing_needed",
+    "tranche_overdue",
+    "bank_details_changed",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -262,7 +287,9 @@ mod tests {
             "submitted_at": "2027-03-01 08:00 UTC", "closes_at": "2027-04-01 00:00 UTC",
             "due_at": "2027-04-15 00:00 UTC", "reviewer": "Ana", "reason": "Former employee",
             "outcome": "APPROVE", "amount": "CNY 250,000.00", "conditions": "Quarterly reports",
-            "rationale": "Strong partner"
+            "rationale": "Strong partner", "grant": "BF-2027-0001", "sent_on": "2027-05-01",
+            "bank_reference": "KCB-991", "confirmed_by": "Ana", "usd_amount": "USD 51,000.00",
+            "threshold": "USD 50,000.00", "due_on": "2027-05-01", "changed_by": "Ana"
         });
         for kind in EmailKind::ALL {
             for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{application, application_decision as decision, call, fund, grant, organization};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -26,6 +26,7 @@ use crate::service::application::{members_of, status_of};
 use crate::service::audit::{self, AuditActor, AuditTarget};
 use crate::service::call::status_of as call_status;
 use crate::service::fund::is_manager;
+use crate::service::idempotency::{self, IdempotencyKey, Keyed};
 use crate::service::notification::{email_users, pick};
 use crate::service::review::is_conflicted;
 
@@ -124,29 +125,57 @@ pub async fn decide(
     actor: &AuditActor,
     application_id: Uuid,
     input: DecisionInput,
+    key: Option<IdempotencyKey>,
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
+    let keyed = key.map(|key| Keyed {
+        mutation: "decideApplication",
+        key,
+        arguments: json!({
+            "applicationId": application_id, "outcome": input.outcome.as_str(),
+            "amount": input.amount.map(|m| m.to_string()), "conditions": input.conditions,
+            "rationale": input.rationale, "shareRationale": input.share_rationale,
+            "startsOn": input.starts_on, "endsOn": input.ends_on,
+        }),
+    });
+    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+        decide_in(ctx, txn, user, actor, application_id, &input).await
+    })
+    .await?;
+    application::Entity::find_by_id(id)
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound("application"))
+}
+
+async fn decide_in(
+    ctx: &AppContext,
+    txn: &DatabaseTransaction,
+    user: Uuid,
+    actor: &AuditActor,
+    application_id: Uuid,
+    input: &DecisionInput,
+) -> AppResult<Uuid> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
     let app = application::Entity::find_by_id(application_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound("application"))?;
     let call = call::Entity::find_by_id(app.call_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound("call"))?;
-    if !is_manager(&txn, call.fund_id, user).await? {
+    if !is_manager(txn, call.fund_id, user).await? {
         return Err(AppError::Forbidden(
             "only managers of this fund may decide applications".into(),
         ));
     }
-    if is_conflicted(&txn, user, &app).await? {
+    if is_conflicted(txn, user, &app).await? {
         return Err(AppError::Forbidden(
             "conflict of interest: you belong to the applicant or a partner organisation".into(),
         ));
     }
-    let fund = crate::service::fund::find(&txn, call.fund_id).await?;
+    let fund = crate::service::fund::find(txn, call.fund_id).await?;
     let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
     if let Some(amount) = &input.amount
         && amount.currency() != currency
@@ -189,7 +218,7 @@ pub async fn decide(
         .col_expr(application::Column::UpdatedAt, Expr::value(now))
         .filter(application::Column::Id.eq(app.id))
         .filter(application::Column::Status.eq(from.as_str()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if updated.rows_affected != 1 {
         return Err(AppError::Conflict(
@@ -214,11 +243,11 @@ pub async fn decide(
         decided_by: Set(user),
         decided_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let mut grant_id = None;
     if let (Some(amount), Some((starts_on, ends_on))) = (amount_minor, period) {
-        add_committed(&txn, &call, amount, now, currency).await?;
+        add_committed(txn, &call, amount, now, currency).await?;
         let created = grant::ActiveModel {
             id: Set(Uuid::now_v7()),
             application_id: Set(app.id),
@@ -234,15 +263,21 @@ pub async fn decide(
             status: Set(GRANT_ACTIVE.to_owned()),
             accepted_at: Set(None),
             accepted_by: Set(None),
+            planned_minor: Set(0),
+            disbursed_minor: Set(0),
+            bank_details: Set(None),
+            bank_details_status: Set(None),
+            bank_details_updated_at: Set(None),
+            bank_details_updated_by: Set(None),
             created_by: Set(user),
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
         grant_id = Some(created.id);
         audit::record(
-            &txn,
+            txn,
             &ctx.clock,
             actor,
             "grant.create",
@@ -258,9 +293,9 @@ pub async fn decide(
         )
         .await?;
     }
-    send_letter(ctx, &txn, &app, &call, &row, currency).await?;
+    send_letter(ctx, txn, &app, &call, &row, currency).await?;
     audit::record(
-        &txn,
+        txn,
         &ctx.clock,
         actor,
         "application.decide",
@@ -276,13 +311,8 @@ pub async fn decide(
         })),
     )
     .await?;
-    settle_call(ctx, &txn, actor, &call, now).await?;
-    let app = application::Entity::find_by_id(app.id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("application"))?;
-    txn.commit().await?;
-    Ok(app)
+    settle_call(ctx, txn, actor, &call, now).await?;
+    Ok(app.id)
 }
 
 async fn send_letter(

@@ -163,7 +163,12 @@ async fn send_email_token(
         | EmailKind::ReviewReminder
         | EmailKind::ReviewOverdue
         | EmailKind::ConflictDeclared
-        | EmailKind::DecisionLetter => {
+        | EmailKind::DecisionLetter
+        | EmailKind::TrancheSent
+        | EmailKind::ReceiptConfirmed
+        | EmailKind::FilingNeeded
+        | EmailKind::TrancheOverdue
+        | EmailKind::BankDetailsChanged => {
             return Err(AppError::internal(anyhow::anyhow!(
                 "test messages carry no token"
             )));

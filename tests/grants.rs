@@ -1,0 +1,824 @@
+//! Grants and disbursements: from approval to confirmed receipt in a CNY and a USD fund, the
+//! remittance rule around its threshold, four eyes, idempotency keys under concurrency from two
+//! instances, bank detail changes, tracking, and who sees money.
+
+mod common;
+
+use common::{Session, TestApp, data, error_code, start_time};
+use serde_json::{Value, json};
+
+fn at(hours: i64) -> String {
+    (start_time() + chrono::Duration::hours(hours)).to_rfc3339()
+}
+
+fn day(days: i64) -> String {
+    (start_time() + chrono::Duration::days(days))
+        .date_naive()
+        .to_string()
+}
+
+struct World {
+    app: TestApp,
+    planner: Session,
+    approver: Session,
+    applicant: Session,
+    reviewer: Session,
+    fund: String,
+    currency: &'static str,
+    grant: String,
+}
+
+/// A fund in `currency` with two managers, and a grant of `award` to a Kenyan NGO.
+async fn world(currency: &'static str, award: &str) -> World {
+    world_on(TestApp::spawn().await, currency, award).await
+}
+
+async fn world_on(app: TestApp, currency: &'static str, award: &str) -> World {
+    let admin = app.admin().await;
+    let planner = app.user("planner@example.org").await;
+    let approver = app.user("approver@example.org").await;
+    let fund = app
+        .graphql_as(Some(&admin.access), "mutation($input: FundInput!) { createFund(input: $input) { id } }",
+            json!({ "input": { "nameEn": "SSC Fund", "budget": { "amount": "50000000", "currency": currency }, "managerIds": [planner.id, approver.id] } }))
+        .await;
+    let fund = data(&fund)["createFund"]["id"].as_str().unwrap().to_owned();
+    let reviewer = app.user("reviewer@example.org").await;
+    data(
+        &app.graphql_as(
+            Some(&planner.access),
+            "mutation($f: ID!, $u: ID!) { addReviewerToPool(fundId: $f, userId: $u) { id } }",
+            json!({ "f": fund, "u": reviewer.id }),
+        )
+        .await,
+    );
+    let call = app
+        .graphql_as(Some(&planner.access), "mutation($f: ID!, $input: CallInput!) { createCall(fundId: $f, input: $input) { id } }",
+            json!({ "f": fund, "input": {
+                "titleEn": "Clean water", "opensAt": at(0), "closesAt": at(24 * 30),
+                "budget": { "amount": "10000000", "currency": currency },
+                "minAward": { "amount": "1000", "currency": currency }, "maxAward": { "amount": "5000000", "currency": currency },
+                "hostCountries": ["KE", "TZ"], "sdgGoals": [6, 3], "reviewersPerApplication": 1,
+                "rubric": [{ "key": "relevance", "nameEn": "Relevance", "weight": 1, "maxScore": 10 }]
+            } }))
+        .await;
+    let call = data(&call)["createCall"]["id"].as_str().unwrap().to_owned();
+    data(
+        &app.graphql_as(
+            Some(&planner.access),
+            "mutation($id: ID!) { openCall(id: $id) { status } }",
+            json!({ "id": call }),
+        )
+        .await,
+    );
+    let applicant = app.user("applicant@example.org").await;
+    let org = app
+        .graphql_as(Some(&applicant.access), "mutation($input: OrganizationInput!) { createOrganization(input: $input) { id } }",
+            json!({ "input": { "nameEn": "Maji Safi", "organizationType": 22, "country": "KE", "registryIdentifier": "KE-NCB-4242" } }))
+        .await;
+    let org = data(&org)["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = app
+        .graphql_as(Some(&applicant.access), "mutation($call: ID!, $org: ID!, $input: ApplicationInput!) { createApplication(callId: $call, organizationId: $org, input: $input) { id } }",
+            json!({ "call": call, "org": org, "input": {
+                "titleEn": "Wells", "hostCountries": ["KE", "TZ"], "sdgGoals": [6, 3],
+                "requestedAmount": { "amount": award, "currency": currency }, "durationMonths": 12,
+                "budgetLines": [{ "category": "Drilling", "amount": { "amount": award, "currency": currency } }]
+            } }))
+        .await;
+    let application = data(&created)["createApplication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    data(
+        &app.graphql_as(
+            Some(&applicant.access),
+            "mutation($id: ID!) { submitApplication(id: $id) { id } }",
+            json!({ "id": application }),
+        )
+        .await,
+    );
+    data(&app.graphql_as(Some(&planner.access), "mutation($a: ID!, $r: ID!, $due: DateTime!) { assignReviewer(applicationId: $a, reviewerId: $r, dueAt: $due) { id } }", json!({ "a": application, "r": reviewer.id, "due": at(24 * 40) })).await);
+    let decided = app
+        .graphql_as(Some(&planner.access), "mutation($id: ID!, $input: DecisionInput!) { decideApplication(applicationId: $id, input: $input, idempotencyKey: \"decide-1\") { grant { id } } }",
+            json!({ "id": application, "input": { "outcome": "APPROVE", "amount": { "amount": award, "currency": currency }, "rationale": "Strong plan" } }))
+        .await;
+    let grant = data(&decided)["decideApplication"]["grant"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    World {
+        app,
+        planner,
+        approver,
+        applicant,
+        reviewer,
+        fund,
+        currency,
+        grant,
+    }
+}
+
+const GRANT: &str = "query($id: ID!) { grant(id: $id) { amount { amount currency } planned { amount } disbursed { amount } remaining { amount } acceptedAt bankDetailsStatus disbursements { id sequence status amount { amount } waitingOn filingRequired thresholdEquivalent { amount currency } } } }";
+const PLAN: &str = "mutation($g: ID!, $t: [TrancheInputObject!]!, $k: String) { planTranches(grantId: $g, tranches: $t, idempotencyKey: $k) { disbursements { id status } } }";
+const APPROVE: &str = "mutation($id: ID!, $rate: QuotedRateInput, $k: String) { approveDisbursement(disbursementId: $id, expectedRate: $rate, idempotencyKey: $k) { status filingRequired thresholdEquivalent { amount currency } waitingOn } }";
+const SENT: &str = "mutation($id: ID!, $input: DisbursementSentInput!, $k: String) { markDisbursementSent(disbursementId: $id, input: $input, idempotencyKey: $k) { id status sentOn bankReference actualRate amountSent { amount currency } grant { disbursed { amount } } } }";
+const CONFIRM: &str = "mutation($id: ID!, $k: String) { confirmDisbursementReceived(disbursementId: $id, idempotencyKey: $k) { status confirmedAt } }";
+
+impl World {
+    async fn as_(&self, who: &Session, query: &str, variables: Value) -> Value {
+        self.app
+            .graphql_as(Some(&who.access), query, variables)
+            .await
+    }
+
+    fn money(&self, amount: &str) -> Value {
+        json!({ "amount": amount, "currency": self.currency })
+    }
+
+    /// The grantee accepts and records an account in `currency`.
+    async fn ready_to_pay(&self, currency: &str) {
+        data(
+            &self
+                .as_(
+                    &self.applicant,
+                    "mutation($g: ID!) { acceptGrant(grantId: $g) { acceptedAt } }",
+                    json!({ "g": self.grant }),
+                )
+                .await,
+        );
+        data(&self.as_(&self.applicant, "mutation($g: ID!, $input: BankDetailsInput!) { setGrantBankDetails(grantId: $g, input: $input) { bankDetailsStatus } }",
+            json!({ "g": self.grant, "input": { "accountName": "Maji Safi", "accountNumber": "0123456789", "bankName": "KCB", "swift": "KCBLKENA", "currency": currency } })).await);
+    }
+
+    /// Plans tranches (by the planner) and returns their ids.
+    async fn plan(&self, tranches: Value) -> Vec<String> {
+        let planned = self
+            .as_(
+                &self.planner,
+                PLAN,
+                json!({ "g": self.grant, "t": tranches }),
+            )
+            .await;
+        data(&planned)["planTranches"]["disbursements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["status"] == "PLANNED")
+            .map(|d| d["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn grant(&self) -> Value {
+        let response = self
+            .as_(&self.planner, GRANT, json!({ "id": self.grant }))
+            .await;
+        data(&response)["grant"].clone()
+    }
+}
+
+fn rate(rate: &str) -> Value {
+    json!({ "rate": rate, "source": "PBOC reference rate", "on": day(0) })
+}
+
+#[tokio::test]
+async fn a_cny_grant_is_followed_from_approval_to_confirmed_receipt() {
+    let w = world("CNY", "400000").await;
+    assert_eq!(
+        w.grant().await["amount"],
+        json!({ "amount": "400000.00", "currency": "CNY" })
+    );
+    let ids = w
+        .plan(json!([
+            { "amount": w.money("300000"), "dueOn": day(30) },
+            { "amount": w.money("100000"), "dueOn": day(90), "condition": "Midterm report received" }
+        ]))
+        .await;
+    assert_eq!(ids.len(), 2);
+    let over = w
+        .as_(
+            &w.planner,
+            PLAN,
+            json!({ "g": w.grant, "t": [{ "amount": w.money("0.01"), "dueOn": day(100) }] }),
+        )
+        .await;
+    assert_eq!(
+        error_code(&over),
+        Some("BAD_USER_INPUT"),
+        "the planned total never exceeds the award"
+    );
+
+    // Four eyes: the planner cannot approve; the other manager needs the expected USD rate.
+    let own = w
+        .as_(
+            &w.planner,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14") }),
+        )
+        .await;
+    assert_eq!(error_code(&own), Some("FORBIDDEN"));
+    let no_rate = w.as_(&w.approver, APPROVE, json!({ "id": ids[0] })).await;
+    assert_eq!(no_rate["errors"][0]["extensions"]["field"], "expectedRate");
+    let approved = w
+        .as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14") }),
+        )
+        .await;
+    assert_eq!(
+        data(&approved)["approveDisbursement"],
+        json!({
+            "status": "APPROVED", "filingRequired": false,
+            "thresholdEquivalent": { "amount": "42000.00", "currency": "USD" },
+            "waitingOn": ["ACCEPTANCE", "BANK_DETAILS", "SENDING"]
+        })
+    );
+    let send = |input: Value| w.as_(&w.planner, SENT, json!({ "id": ids[0], "input": input }));
+    let kes = json!({ "bankReference": "KCB-TT-0001", "sentOn": day(31), "rateToUsd": "0.1400", "rateToPayee": "18.2", "amountSent": { "amount": "5460000", "currency": "KES" } });
+    assert_eq!(
+        error_code(&send(kes.clone()).await),
+        Some("INVALID_STATE"),
+        "not before the grantee accepts and gives bank details"
+    );
+    w.ready_to_pay("KES").await;
+    let mut wrong_currency = kes.clone();
+    wrong_currency["amountSent"]["currency"] = json!("CNY");
+    assert_eq!(
+        send(wrong_currency).await["errors"][0]["extensions"]["field"],
+        "input.amountSent"
+    );
+    let sent = send(kes).await;
+    assert_eq!(
+        data(&sent)["markDisbursementSent"],
+        json!({
+            "id": ids[0], "status": "SENT", "sentOn": day(31), "bankReference": "KCB-TT-0001",
+            "actualRate": "0.14", "amountSent": { "amount": "5460000.00", "currency": "KES" },
+            "grant": { "disbursed": { "amount": "300000.00" } }
+        })
+    );
+
+    // The grantee confirms; managers cannot confirm for them.
+    let by_manager = w.as_(&w.planner, CONFIRM, json!({ "id": ids[0] })).await;
+    assert_eq!(error_code(&by_manager), Some("FORBIDDEN"));
+    let confirmed = w.as_(&w.applicant, CONFIRM, json!({ "id": ids[0] })).await;
+    assert_eq!(
+        data(&confirmed)["confirmDisbursementReceived"]["status"],
+        "CONFIRMED"
+    );
+    w.app.deliver_mail().await;
+    let mail = w.app.sent_mail();
+    assert!(
+        mail.iter()
+            .any(|m| m.to == "applicant@example.org" && m.raw.contains("KCB-TT-0001"))
+    );
+    assert_eq!(
+        mail.iter()
+            .filter(|m| m.subject.starts_with("Receipt of 300000.00 CNY confirmed"))
+            .count(),
+        2,
+        "both managers hear of the receipt: {:?}",
+        mail.iter().map(|m| (&m.to, &m.subject)).collect::<Vec<_>>()
+    );
+
+    // The second tranche waits for its condition; once sent it fails and is planned again.
+    let early = w
+        .as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[1], "rate": rate("0.14") }),
+        )
+        .await;
+    assert_eq!(error_code(&early), Some("INVALID_STATE"));
+    data(&w.as_(&w.planner, "mutation($id: ID!) { markTrancheConditionMet(disbursementId: $id) { conditionMetAt } }", json!({ "id": ids[1] })).await);
+    data(
+        &w.as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[1], "rate": rate("0.14") }),
+        )
+        .await,
+    );
+    data(&w.as_(&w.planner, SENT, json!({ "id": ids[1], "input": { "bankReference": "KCB-TT-0002", "sentOn": day(91), "rateToUsd": "0.14", "rateToPayee": "18.2", "amountSent": { "amount": "1820000", "currency": "KES" } } })).await);
+    assert_eq!(w.grant().await["disbursed"]["amount"], "400000.00");
+    let failed = w.as_(&w.planner, "mutation($id: ID!) { markDisbursementFailed(disbursementId: $id, reason: \"Returned by the receiving bank\") { status grant { disbursed { amount } planned { amount } } } }", json!({ "id": ids[1] })).await;
+    assert_eq!(
+        data(&failed)["markDisbursementFailed"],
+        json!({ "status": "FAILED", "grant": { "disbursed": { "amount": "300000.00" }, "planned": { "amount": "300000.00" } } })
+    );
+    let again = w
+        .plan(json!([{ "amount": w.money("100000"), "dueOn": day(120) }]))
+        .await;
+    assert_eq!(again.len(), 1, "the failed amount can be planned again");
+
+    // Tracking: totals, breakdowns that add up, and the audit trail.
+    let summary = w.as_(&w.planner, "query($f: ID!) { fundSummary(fundId: $f) { budget { amount } committed { amount } disbursed { amount } remaining { amount } grants byHostCountry { key committed { amount } disbursed { amount } } bySdg { key committed { amount } } byApplicantCategory { key committed { amount } } } }", json!({ "f": w.fund })).await;
+    assert_eq!(
+        data(&summary)["fundSummary"],
+        json!({
+            "budget": { "amount": "50000000.00" }, "committed": { "amount": "400000.00" },
+            "disbursed": { "amount": "300000.00" }, "remaining": { "amount": "49600000.00" }, "grants": 1,
+            "byHostCountry": [
+                { "key": "KE", "committed": { "amount": "200000.00" }, "disbursed": { "amount": "150000.00" } },
+                { "key": "TZ", "committed": { "amount": "200000.00" }, "disbursed": { "amount": "150000.00" } }
+            ],
+            "bySdg": [{ "key": "3", "committed": { "amount": "200000.00" } }, { "key": "6", "committed": { "amount": "200000.00" } }],
+            "byApplicantCategory": [{ "key": "HOST_COUNTRY_NGO", "committed": { "amount": "400000.00" } }]
+        })
+    );
+    let trail = w
+        .as_(
+            &w.planner,
+            "query($id: ID!) { grant(id: $id) { auditTrail { action actor { email } } } }",
+            json!({ "id": w.grant }),
+        )
+        .await;
+    let actions: Vec<&str> = data(&trail)["grant"]["auditTrail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "application.decide",
+        "grant.create",
+        "grant.plan_tranches",
+        "disbursement.approve",
+        "grant.accept",
+        "grant.bank_details",
+        "disbursement.mark_sent",
+        "disbursement.confirm_received",
+        "disbursement.mark_failed",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    let grantee_trail = w
+        .as_(
+            &w.applicant,
+            "query($id: ID!) { grant(id: $id) { auditTrail { action } } }",
+            json!({ "id": w.grant }),
+        )
+        .await;
+    assert_eq!(data(&grantee_trail)["grant"]["auditTrail"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_usd_grant_needs_no_rates() {
+    let w = world("USD", "80000").await;
+    let ids = w
+        .plan(json!([{ "amount": w.money("30000"), "dueOn": day(30) }]))
+        .await;
+    let approved = w.as_(&w.approver, APPROVE, json!({ "id": ids[0] })).await;
+    assert_eq!(
+        data(&approved)["approveDisbursement"]["thresholdEquivalent"],
+        json!({ "amount": "30000.00", "currency": "USD" })
+    );
+    w.ready_to_pay("USD").await;
+    let sent = w.as_(&w.planner, SENT, json!({ "id": ids[0], "input": { "bankReference": "WIRE-1", "sentOn": day(30), "amountSent": { "amount": "30000", "currency": "USD" } } })).await;
+    assert_eq!(data(&sent)["markDisbursementSent"]["status"], "SENT");
+    data(&w.as_(&w.applicant, CONFIRM, json!({ "id": ids[0] })).await);
+    let grant = w.grant().await;
+    assert_eq!(grant["disbursed"]["amount"], "30000.00");
+    assert_eq!(grant["remaining"]["amount"], "50000.00");
+    assert_eq!(grant["disbursements"][0]["status"], "CONFIRMED");
+}
+
+/// 357,142.86 CNY at 0.14 is 50,000.0004 USD → 50,000.00: exactly the threshold, no filing.
+/// 357,142.82 is 49,999.99 (below); 357,142.90 is 50,000.01 (above): it needs a filing.
+#[tokio::test]
+async fn the_remittance_rule_at_below_and_above_fifty_thousand_dollars() {
+    let w = world("CNY", "1500000").await;
+    w.ready_to_pay("CNY").await;
+    let ids = w
+        .plan(json!([
+            { "amount": w.money("357142.86"), "dueOn": day(30) },
+            { "amount": w.money("357142.82"), "dueOn": day(30) },
+            { "amount": w.money("357142.90"), "dueOn": day(30) },
+            { "amount": w.money("357142.86"), "dueOn": day(30) }
+        ]))
+        .await;
+    let mut equivalents = Vec::new();
+    for id in &ids {
+        let approved = w
+            .as_(
+                &w.approver,
+                APPROVE,
+                json!({ "id": id, "rate": rate("0.14") }),
+            )
+            .await;
+        let approved = &data(&approved)["approveDisbursement"];
+        equivalents.push((
+            approved["thresholdEquivalent"]["amount"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            approved["filingRequired"].as_bool().unwrap(),
+        ));
+    }
+    assert_eq!(
+        equivalents,
+        [
+            ("50000.00".to_owned(), false),
+            ("49999.99".to_owned(), false),
+            ("50000.01".to_owned(), true),
+            ("50000.00".to_owned(), false),
+        ]
+    );
+    let waiting = w.as_(&w.planner, "query($f: ID!) { fundDisbursements(fundId: $f, view: AWAITING_FILING) { totalCount edges { node { id } } } }", json!({ "f": w.fund })).await;
+    assert_eq!(data(&waiting)["fundDisbursements"]["totalCount"], 1);
+    assert_eq!(
+        data(&waiting)["fundDisbursements"]["edges"][0]["node"]["id"],
+        ids[2]
+    );
+    let cny = |amount: &str| json!({ "amount": amount, "currency": "CNY" });
+    let input = |amount: &str, rate: &str| json!({ "bankReference": "REF", "sentOn": day(30), "rateToUsd": rate, "amountSent": cny(amount) });
+
+    data(
+        &w.as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[0], "input": input("357142.86", "0.14") }),
+        )
+        .await,
+    );
+    data(
+        &w.as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[1], "input": input("357142.82", "0.14") }),
+        )
+        .await,
+    );
+    let unfiled = w
+        .as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[2], "input": input("357142.90", "0.14") }),
+        )
+        .await;
+    assert_eq!(error_code(&unfiled), Some("INVALID_STATE"));
+    assert!(
+        unfiled["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("filing")
+    );
+    // Approved at exactly the threshold, but the rate actually used puts it above: refused.
+    let rate_moved = w
+        .as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[3], "input": input("357142.86", "0.1401") }),
+        )
+        .await;
+    assert_eq!(error_code(&rate_moved), Some("INVALID_STATE"));
+
+    // With the filing recorded, the payment goes out.
+    let operations = json!({
+        "query": "mutation($id: ID!, $file: Upload!) { recordRemittanceFiling(disbursementId: $id, reference: \"SAFE-2027-118\", filedOn: \"2027-03-20\", document: $file) { waitingOn filing { reference sha256 } } }",
+        "variables": { "id": ids[2], "file": null }
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(b"%PDF-1.7\n%%EOF\n".to_vec())
+                .file_name("filing.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let filed: Value = w
+        .app
+        .http
+        .post(w.app.url("/graphql"))
+        .bearer_auth(&w.planner.access)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        data(&filed)["recordRemittanceFiling"]["filing"]["reference"],
+        "SAFE-2027-118"
+    );
+    assert_eq!(
+        data(&filed)["recordRemittanceFiling"]["waitingOn"],
+        json!(["SENDING"])
+    );
+    let sent = w
+        .as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[2], "input": input("357142.90", "0.14") }),
+        )
+        .await;
+    assert_eq!(data(&sent)["markDisbursementSent"]["status"], "SENT");
+    w.app.deliver_mail().await;
+    assert_eq!(
+        w.app
+            .sent_mail()
+            .iter()
+            .filter(|m| m.subject.starts_with("Tax record filing needed"))
+            .filter(|m| m.to == "planner@example.org")
+            .count(),
+        1,
+        "the managers are told once that a filing is needed"
+    );
+}
+
+/// Fifty requests to send one tranche with one key, over two instances: one effect, and every
+/// answer is the same success or CONFLICT.
+#[tokio::test]
+async fn fifty_concurrent_sends_with_one_key_pay_once() {
+    let w = world("CNY", "400000").await;
+    w.ready_to_pay("CNY").await;
+    let ids = w
+        .plan(json!([{ "amount": w.money("100000"), "dueOn": day(30) }]))
+        .await;
+    data(
+        &w.as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14") }),
+        )
+        .await,
+    );
+    let second = TestApp::spawn_on(w.app.db.shared(), |_| {}).await;
+    second.clock.set(w.app.clock.now());
+    let input = json!({ "bankReference": "KCB-1", "sentOn": day(30), "rateToUsd": "0.14", "amountSent": { "amount": "100000", "currency": "CNY" } });
+    let requests = (0..50).map(|i| {
+        let app = if i % 2 == 0 { &w.app } else { &second };
+        app.graphql_as(
+            Some(&w.planner.access),
+            SENT,
+            json!({ "id": ids[0], "input": input, "k": "send-tranche-1" }),
+        )
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let successes: Vec<&Value> = responses
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .collect();
+    assert!(!successes.is_empty());
+    eprintln!(
+        "one key, 50 requests: {} successes, {} conflicts",
+        successes.len(),
+        responses.len() - successes.len()
+    );
+    for response in &responses {
+        if response.get("errors").is_some() {
+            assert_eq!(error_code(response), Some("CONFLICT"), "{response}");
+        } else {
+            assert_eq!(response, successes[0], "every success is the same");
+        }
+    }
+    assert_eq!(
+        successes[0]["data"]["markDisbursementSent"]["grant"]["disbursed"]["amount"],
+        "100000.00"
+    );
+    assert_eq!(w.grant().await["disbursed"]["amount"], "100000.00");
+    let db = w.app.db.connect().await;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let effects = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("disbursement.mark_sent"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(effects, 1);
+    let fund = entity::fund::Entity::find().all(&db).await.unwrap();
+    assert_eq!(fund[0].disbursed_minor, 10_000_000);
+
+    // The same key with other input is refused; a retry later replays the success.
+    let mut other = input.clone();
+    other["bankReference"] = json!("KCB-2");
+    let reused = w
+        .as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[0], "input": other, "k": "send-tranche-1" }),
+        )
+        .await;
+    assert_eq!(error_code(&reused), Some("CONFLICT"));
+    let retry = w
+        .as_(
+            &w.planner,
+            SENT,
+            json!({ "id": ids[0], "input": input, "k": "send-tranche-1" }),
+        )
+        .await;
+    assert_eq!(&retry, successes[0]);
+    let without_key = w
+        .as_(&w.planner, SENT, json!({ "id": ids[0], "input": input }))
+        .await;
+    assert_eq!(
+        error_code(&without_key),
+        Some("INVALID_STATE"),
+        "without the key, a second send is refused by the state machine"
+    );
+}
+
+#[tokio::test]
+async fn refusals_are_replayed_and_keys_are_checked() {
+    let w = world("CNY", "400000").await;
+    let ids = w
+        .plan(json!([{ "amount": w.money("100000"), "dueOn": day(30) }]))
+        .await;
+    let own = |key: &str| {
+        w.as_(
+            &w.planner,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14"), "k": key }),
+        )
+    };
+    let first = own("approve-1").await;
+    assert_eq!(error_code(&first), Some("FORBIDDEN"));
+    assert_eq!(own("approve-1").await, first, "the refusal is replayed");
+    let long = "k".repeat(256);
+    assert_eq!(error_code(&own(&long).await), Some("BAD_USER_INPUT"));
+    // Keys are scoped to the viewer: the other manager's same key is a new request.
+    let approved = w
+        .as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14"), "k": "approve-1" }),
+        )
+        .await;
+    assert_eq!(data(&approved)["approveDisbursement"]["status"], "APPROVED");
+    // A decision replays under its key too.
+    let decided = w.app.graphql_as(Some(&w.planner.access), "mutation($id: ID!) { decideApplication(applicationId: $id, input: { outcome: REJECT, rationale: \"x\" }, idempotencyKey: \"decide-1\") { status } }", json!({ "id": ids[0] })).await;
+    assert_eq!(
+        error_code(&decided),
+        Some("CONFLICT"),
+        "the key was used for another application"
+    );
+}
+
+/// Ten plans of 100,000 race for an award of 400,000 from two instances: four fit.
+#[tokio::test]
+async fn concurrent_plans_never_exceed_the_award() {
+    let w = world("CNY", "400000").await;
+    let second = TestApp::spawn_on(w.app.db.shared(), |_| {}).await;
+    second.clock.set(w.app.clock.now());
+    let requests = (0..10).map(|i| {
+        let app = if i % 2 == 0 { &w.app } else { &second };
+        app.graphql_as(
+            Some(&w.planner.access),
+            PLAN,
+            json!({ "g": w.grant, "t": [{ "amount": w.money("100000"), "dueOn": day(30) }] }),
+        )
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let planned = responses
+        .iter()
+        .filter(|r| r.get("errors").is_none())
+        .count();
+    assert_eq!(planned, 4, "{responses:#?}");
+    let grant = w.grant().await;
+    assert_eq!(grant["planned"]["amount"], "400000.00");
+    assert_eq!(grant["disbursements"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn changed_bank_details_wait_for_a_manager() {
+    let w = world("CNY", "400000").await;
+    w.ready_to_pay("CNY").await;
+    let ids = w
+        .plan(json!([{ "amount": w.money("100000"), "dueOn": day(30) }]))
+        .await;
+    data(
+        &w.as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14") }),
+        )
+        .await,
+    );
+    let changed = w.as_(&w.applicant, "mutation($g: ID!, $input: BankDetailsInput!) { setGrantBankDetails(grantId: $g, input: $input) { bankDetailsStatus bankDetails { accountNumber } } }",
+        json!({ "g": w.grant, "input": { "accountName": "Maji Safi", "accountNumber": "999", "bankName": "Equity", "currency": "CNY" } })).await;
+    assert_eq!(
+        data(&changed)["setGrantBankDetails"],
+        json!({ "bankDetailsStatus": "PENDING", "bankDetails": { "accountNumber": "999" } })
+    );
+    let input = json!({ "bankReference": "R", "sentOn": day(30), "rateToUsd": "0.14", "amountSent": { "amount": "100000", "currency": "CNY" } });
+    let refused = w
+        .as_(&w.planner, SENT, json!({ "id": ids[0], "input": input }))
+        .await;
+    assert_eq!(error_code(&refused), Some("INVALID_STATE"));
+    let view = w.as_(&w.planner, "query($f: ID!) { fundDisbursements(fundId: $f, view: AWAITING_BANK_DETAILS) { totalCount } }", json!({ "f": w.fund })).await;
+    assert_eq!(data(&view)["fundDisbursements"]["totalCount"], 1);
+    let by_grantee = w
+        .as_(
+            &w.applicant,
+            "mutation($g: ID!) { approveGrantBankDetails(grantId: $g) { bankDetailsStatus } }",
+            json!({ "g": w.grant }),
+        )
+        .await;
+    assert_eq!(error_code(&by_grantee), Some("FORBIDDEN"));
+    data(
+        &w.as_(
+            &w.approver,
+            "mutation($g: ID!) { approveGrantBankDetails(grantId: $g) { bankDetailsStatus } }",
+            json!({ "g": w.grant }),
+        )
+        .await,
+    );
+    data(
+        &w.as_(&w.planner, SENT, json!({ "id": ids[0], "input": input }))
+            .await,
+    );
+    w.app.deliver_mail().await;
+    let told = w
+        .app
+        .sent_mail()
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Maji Safi changed its bank details"))
+        .count();
+    assert_eq!(told, 2, "both managers are told of the change");
+}
+
+#[tokio::test]
+async fn overdue_tranches_are_reported_once() {
+    let w = world("CNY", "400000").await;
+    w.plan(json!([{ "amount": w.money("100000"), "dueOn": day(10) }]))
+        .await;
+    let notices = || bridgefund::service::disbursement::send_overdue_notices(&w.app.context);
+    assert_eq!(notices().await.unwrap(), 0);
+    w.app.clock.advance(chrono::Duration::days(11));
+    assert_eq!(notices().await.unwrap(), 1);
+    assert_eq!(notices().await.unwrap(), 0, "once");
+    let planner = w.app.session("planner@example.org", common::PASSWORD).await;
+    let overdue = w
+        .app
+        .graphql_as(
+            Some(&planner.access),
+            "query($f: ID!) { fundDisbursements(fundId: $f, view: OVERDUE) { totalCount } }",
+            json!({ "f": w.fund }),
+        )
+        .await;
+    assert_eq!(data(&overdue)["fundDisbursements"]["totalCount"], 1);
+}
+
+#[tokio::test]
+async fn grantees_see_only_their_grants_and_reviewers_see_no_money() {
+    let w = world("CNY", "400000").await;
+    let stranger = w.app.user("stranger@example.org").await;
+    for who in [&stranger, &w.reviewer] {
+        let grant = w
+            .as_(
+                who,
+                "query($id: ID!) { grant(id: $id) { id } }",
+                json!({ "id": w.grant }),
+            )
+            .await;
+        assert_eq!(error_code(&grant), Some("NOT_FOUND"));
+        let list = w.as_(who, "{ grants { totalCount } }", json!({})).await;
+        assert_eq!(data(&list)["grants"]["totalCount"], 0);
+        let summary = w
+            .as_(
+                who,
+                "query($f: ID!) { fundSummary(fundId: $f) { committed { amount } } }",
+                json!({ "f": w.fund }),
+            )
+            .await;
+        assert_eq!(error_code(&summary), Some("FORBIDDEN"));
+        let totals = w
+            .as_(
+                who,
+                "query($f: ID!) { fund(id: $f) { totals { committed { amount } } } }",
+                json!({ "f": w.fund }),
+            )
+            .await;
+        assert_eq!(data(&totals)["fund"]["totals"], Value::Null);
+    }
+    let mine = w
+        .as_(
+            &w.applicant,
+            "{ grants { totalCount edges { node { reference amount { amount } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data(&mine)["grants"]["totalCount"], 1);
+    let accept_by_manager = w
+        .as_(
+            &w.planner,
+            "mutation($g: ID!) { acceptGrant(grantId: $g) { acceptedAt } }",
+            json!({ "g": w.grant }),
+        )
+        .await;
+    assert_eq!(error_code(&accept_by_manager), Some("FORBIDDEN"));
+    let accept_by_stranger = w
+        .as_(
+            &stranger,
+            "mutation($g: ID!) { acceptGrant(grantId: $g) { acceptedAt } }",
+            json!({ "g": w.grant }),
+        )
+        .await;
+    assert_eq!(error_code(&accept_by_stranger), Some("NOT_FOUND"));
+}
