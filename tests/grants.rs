@@ -822,3 +822,68 @@ async fn grantees_see_only_their_grants_and_reviewers_see_no_money() {
         .await;
     assert_eq!(error_code(&accept_by_stranger), Some("NOT_FOUND"));
 }
+
+#[tokio::test]
+async fn ending_a_grant_releases_what_was_not_paid() {
+    let w = world("CNY", "400000").await;
+    w.ready_to_pay("CNY").await;
+    let ids = w
+        .plan(json!([
+            { "amount": w.money("100000"), "dueOn": day(30) },
+            { "amount": w.money("150000"), "dueOn": day(60) }
+        ]))
+        .await;
+    data(
+        &w.as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14") }),
+        )
+        .await,
+    );
+    data(&w.as_(&w.planner, SENT, json!({ "id": ids[0], "input": { "bankReference": "R1", "sentOn": day(30), "rateToUsd": "0.14", "amountSent": { "amount": "100000", "currency": "CNY" } } })).await);
+    let complete = "mutation($g: ID!) { completeGrant(grantId: $g) { status } }";
+    let terminate = "mutation($g: ID!) { terminateGrant(grantId: $g, reason: \"Partner withdrew\") { status planned { amount } disbursements { status } } }";
+    assert_eq!(
+        error_code(&w.as_(&w.planner, complete, json!({ "g": w.grant })).await),
+        Some("INVALID_STATE"),
+        "tranches are still open"
+    );
+    assert_eq!(
+        error_code(&w.as_(&w.planner, terminate, json!({ "g": w.grant })).await),
+        Some("INVALID_STATE"),
+        "a payment is on its way"
+    );
+    data(&w.as_(&w.applicant, CONFIRM, json!({ "id": ids[0] })).await);
+    assert_eq!(
+        error_code(
+            &w.as_(&w.applicant, terminate, json!({ "g": w.grant }))
+                .await
+        ),
+        Some("FORBIDDEN")
+    );
+    let ended = w.as_(&w.planner, terminate, json!({ "g": w.grant })).await;
+    assert_eq!(
+        data(&ended)["terminateGrant"],
+        json!({ "status": "TERMINATED", "planned": { "amount": "100000.00" }, "disbursements": [{ "status": "CONFIRMED" }, { "status": "CANCELLED" }] })
+    );
+    let summary = w.as_(&w.planner, "query($f: ID!) { fundSummary(fundId: $f) { committed { amount } disbursed { amount } byHostCountry { committed { amount } } } }", json!({ "f": w.fund })).await;
+    assert_eq!(
+        data(&summary)["fundSummary"],
+        json!({ "committed": { "amount": "100000.00" }, "disbursed": { "amount": "100000.00" }, "byHostCountry": [{ "committed": { "amount": "50000.00" } }, { "committed": { "amount": "50000.00" } }] }),
+        "only what was paid stays committed"
+    );
+    assert_eq!(
+        error_code(&w.as_(&w.planner, complete, json!({ "g": w.grant })).await),
+        Some("INVALID_STATE"),
+        "a terminated grant stays terminated"
+    );
+    let more = w
+        .as_(
+            &w.planner,
+            PLAN,
+            json!({ "g": w.grant, "t": [{ "amount": w.money("1000"), "dueOn": day(100) }] }),
+        )
+        .await;
+    assert_eq!(error_code(&more), Some("INVALID_STATE"));
+}

@@ -185,6 +185,85 @@ pub fn grant_period(
     Ok((start, end))
 }
 
+/// Where a grant stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantStatus {
+    Active,
+    /// Every tranche is settled; what was not paid is no longer committed.
+    Completed,
+    /// Ended early; tranches not sent are cancelled and the rest is no longer committed.
+    Terminated,
+}
+
+impl GrantStatus {
+    pub const ALL: [GrantStatus; 3] = [Self::Active, Self::Completed, Self::Terminated];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Completed => "COMPLETED",
+            Self::Terminated => "TERMINATED",
+        }
+    }
+}
+
+impl fmt::Display for GrantStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GrantStatus {
+    type Err = UnknownDecisionOutcome;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownDecisionOutcome(s.to_owned()))
+    }
+}
+
+/// How a grant ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GrantEvent {
+    Complete,
+    Terminate,
+}
+
+/// Why a grant could not end.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GrantCloseError {
+    #[error("the grant is {0} already")]
+    NotActive(GrantStatus),
+    #[error("{0} tranche(s) are not settled yet: confirm, fail or cancel them first")]
+    OpenTranches(usize),
+    #[error("{0} payment(s) are on their way: wait for confirmation or mark them failed first")]
+    MoneyInFlight(usize),
+}
+
+/// What ending a grant does to its tranches, counted by status (`planned_or_approved` not yet
+/// sent, `sent` on their way): completion needs every tranche settled; termination cancels what
+/// was not sent but waits for money on its way.
+pub fn close_grant(
+    status: GrantStatus,
+    event: GrantEvent,
+    planned_or_approved: usize,
+    sent: usize,
+) -> Result<GrantStatus, GrantCloseError> {
+    if status != GrantStatus::Active {
+        return Err(GrantCloseError::NotActive(status));
+    }
+    match event {
+        GrantEvent::Complete if planned_or_approved + sent > 0 => {
+            Err(GrantCloseError::OpenTranches(planned_or_approved + sent))
+        }
+        GrantEvent::Complete => Ok(GrantStatus::Completed),
+        GrantEvent::Terminate if sent > 0 => Err(GrantCloseError::MoneyInFlight(sent)),
+        GrantEvent::Terminate => Ok(GrantStatus::Terminated),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,6 +382,33 @@ mod tests {
             ),
             Ok((date(2027, 6, 1), date(2027, 12, 31)))
         );
+    }
+
+    #[test]
+    fn grants_end_only_when_their_money_is_settled() {
+        use GrantEvent::{Complete, Terminate};
+        use GrantStatus::{Active, Completed, Terminated};
+        assert_eq!(close_grant(Active, Complete, 0, 0), Ok(Completed));
+        assert_eq!(
+            close_grant(Active, Complete, 1, 1),
+            Err(GrantCloseError::OpenTranches(2))
+        );
+        assert_eq!(close_grant(Active, Terminate, 3, 0), Ok(Terminated));
+        assert_eq!(
+            close_grant(Active, Terminate, 0, 1),
+            Err(GrantCloseError::MoneyInFlight(1))
+        );
+        for ended in [Completed, Terminated] {
+            for event in [Complete, Terminate] {
+                assert_eq!(
+                    close_grant(ended, event, 0, 0),
+                    Err(GrantCloseError::NotActive(ended))
+                );
+            }
+        }
+        for status in GrantStatus::ALL {
+            assert_eq!(status.as_str().parse::<GrantStatus>(), Ok(status));
+        }
     }
 
     #[test]

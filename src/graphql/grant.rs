@@ -8,6 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::{disbursement, grant};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use crate::domain::decision::GrantEvent;
 use crate::domain::disbursement::{BankDetails as DomainBankDetails, DisbursementStatus as Domain};
 use crate::domain::money::{Currency, ExchangeRate, Money};
 use crate::domain::tracking::BreakdownLine;
@@ -977,6 +978,47 @@ impl GrantMutation {
         )
         .await?;
         disbursement_output(ctx, row).await
+    }
+
+    /// Completes a grant whose tranches are all settled (managers). What was not disbursed stops
+    /// being committed.
+    async fn complete_grant(&self, ctx: &Context<'_>, grant_id: ID) -> AppResult<Grant> {
+        let id = parse_id(&grant_id, "grantId")?;
+        let request = request(ctx);
+        disbursements::close_grant(
+            request.app,
+            &request.viewer,
+            &request.actor(),
+            id,
+            GrantEvent::Complete,
+            None,
+        )
+        .await
+        .map(Grant)
+    }
+
+    /// Ends a grant early (managers): tranches not sent are cancelled, and what was not disbursed
+    /// stops being committed. Refused while a payment is on its way.
+    async fn terminate_grant(
+        &self,
+        ctx: &Context<'_>,
+        grant_id: ID,
+        reason: String,
+    ) -> AppResult<Grant> {
+        let id = parse_id(&grant_id, "grantId")?;
+        let reason = optional_text(Some(reason), "reason", 2_000)?
+            .ok_or_else(|| AppError::bad_input("reason", "say why the grant ends"))?;
+        let request = request(ctx);
+        disbursements::close_grant(
+            request.app,
+            &request.viewer,
+            &request.actor(),
+            id,
+            GrantEvent::Terminate,
+            Some(reason),
+        )
+        .await
+        .map(Grant)
     }
 
     /// Cancels a tranche not yet sent (managers); the amount may be planned again.

@@ -30,9 +30,6 @@ use crate::service::idempotency::{self, IdempotencyKey, Keyed};
 use crate::service::notification::{email_users, pick};
 use crate::service::review::is_conflicted;
 
-/// Grant status while money may still move.
-pub const GRANT_ACTIVE: &str = "ACTIVE";
-
 /// A decision as the manager gave it, parsed at the edge.
 #[derive(Debug, Clone)]
 pub struct DecisionInput {
@@ -260,7 +257,9 @@ async fn decide_in(
             conditions: Set(conditions.clone()),
             starts_on: Set(starts_on),
             ends_on: Set(ends_on),
-            status: Set(GRANT_ACTIVE.to_owned()),
+            status: Set(crate::domain::decision::GrantStatus::Active
+                .as_str()
+                .to_owned()),
             accepted_at: Set(None),
             accepted_by: Set(None),
             planned_minor: Set(0),

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::app::AppContext;
 use crate::auth::Viewer;
 use crate::db::begin_write;
+use crate::domain::decision::{GrantEvent, GrantStatus};
 use crate::domain::disbursement::{
     DisbursementEvent, DisbursementStatus, RemittanceCheck, check_remittance, check_tranches,
     transition,
@@ -242,7 +243,7 @@ async fn plan_in(
 ) -> AppResult<Uuid> {
     let now = ctx.clock.now();
     let grant = as_manager(txn, user, grant_id).await?;
-    if grant.status != crate::service::decision::GRANT_ACTIVE {
+    if grant.status != GrantStatus::Active.as_str() {
         return Err(AppError::InvalidState(
             "tranches are planned for active grants".into(),
         ));
@@ -1108,4 +1109,133 @@ pub async fn send_overdue_notices(ctx: &AppContext) -> AppResult<usize> {
         txn.commit().await?;
     }
     Ok(told)
+}
+
+/// Ends a grant (managers). Completion needs every tranche settled; termination cancels the
+/// tranches not sent and waits for money on its way. Either way, the part of the award not
+/// disbursed stops being committed, in the call and in the fund, in the same transaction.
+#[tracing::instrument(skip_all)]
+pub async fn close_grant(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    grant_id: Uuid,
+    event: GrantEvent,
+    reason: Option<String>,
+) -> AppResult<grant::Model> {
+    let user = viewer.user_id()?;
+    let now = ctx.clock.now();
+    let txn = begin_write(&ctx.db).await?;
+    let grant = as_manager(&txn, user, grant_id).await?;
+    let status: GrantStatus = grant
+        .status
+        .parse()
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    let tranches = of_grant(&txn, grant.id).await?;
+    let count = |wanted: &[DisbursementStatus]| -> AppResult<usize> {
+        let mut n = 0;
+        for row in &tranches {
+            if wanted.contains(&status_of(row)?) {
+                n += 1;
+            }
+        }
+        Ok(n)
+    };
+    let unsent = count(&[DisbursementStatus::Planned, DisbursementStatus::Approved])?;
+    let sent = count(&[DisbursementStatus::Sent])?;
+    let to = crate::domain::decision::close_grant(status, event, unsent, sent)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    let mut cancelled = 0_i64;
+    for row in &tranches {
+        let from = status_of(row)?;
+        if matches!(
+            from,
+            DisbursementStatus::Planned | DisbursementStatus::Approved
+        ) {
+            let to = transition(from, DisbursementEvent::Cancel).map_err(transition_error)?;
+            let why = format!(
+                "the grant was terminated: {}",
+                reason.as_deref().unwrap_or("no reason given")
+            );
+            advance(
+                &txn,
+                row.id,
+                from,
+                to,
+                now,
+                vec![(disbursement::Column::CancelReason, why.into())],
+            )
+            .await?;
+            cancelled += row.amount_minor;
+        }
+    }
+    let release = grant.amount_minor - grant.disbursed_minor;
+    let closed = grant::Entity::update_many()
+        .col_expr(grant::Column::Status, Expr::value(to.as_str()))
+        .col_expr(
+            grant::Column::PlannedMinor,
+            Expr::col(grant::Column::PlannedMinor).sub(cancelled),
+        )
+        .col_expr(grant::Column::UpdatedAt, Expr::value(now))
+        .filter(grant::Column::Id.eq(grant.id))
+        .filter(grant::Column::Status.eq(status.as_str()))
+        .filter(grant::Column::DisbursedMinor.eq(grant.disbursed_minor))
+        .exec(&txn)
+        .await?;
+    if closed.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the grant changed meanwhile; reload it".into(),
+        ));
+    }
+    let call_released = entity::call::Entity::update_many()
+        .col_expr(
+            entity::call::Column::CommittedMinor,
+            Expr::col(entity::call::Column::CommittedMinor).sub(release),
+        )
+        .col_expr(entity::call::Column::UpdatedAt, Expr::value(now))
+        .filter(entity::call::Column::Id.eq(grant.call_id))
+        .filter(Expr::col(entity::call::Column::CommittedMinor).gte(release))
+        .exec(&txn)
+        .await?;
+    let fund_released = fund::Entity::update_many()
+        .col_expr(
+            fund::Column::CommittedMinor,
+            Expr::col(fund::Column::CommittedMinor).sub(release),
+        )
+        .col_expr(fund::Column::UpdatedAt, Expr::value(now))
+        .filter(fund::Column::Id.eq(grant.fund_id))
+        .filter(
+            Expr::col(fund::Column::CommittedMinor)
+                .sub(release)
+                .gte(Expr::col(fund::Column::DisbursedMinor)),
+        )
+        .exec(&txn)
+        .await?;
+    if call_released.rows_affected != 1 || fund_released.rows_affected != 1 {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "the call's or the fund's committed total does not hold the grant being closed"
+        )));
+    }
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        match event {
+            GrantEvent::Complete => "grant.complete",
+            GrantEvent::Terminate => "grant.terminate",
+        },
+        AuditTarget {
+            kind: "grant",
+            id: Some(grant.id),
+        },
+        Some(json!({ "status": status.as_str(), "plannedMinor": grant.planned_minor })),
+        Some(json!({
+            "status": to.as_str(), "releasedMinor": release, "cancelledMinor": cancelled,
+            "reason": reason,
+        })),
+    )
+    .await?;
+    let grant = crate::service::grant::find(&txn, grant.id).await?;
+    txn.commit().await?;
+    Ok(grant)
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::domain::decision::GrantStatus;
 use crate::domain::disbursement::DisbursementStatus;
 use crate::domain::identity::GlobalRole;
 use crate::domain::tracking::{BreakdownLine, Contribution, breakdown};
@@ -76,9 +77,15 @@ async fn breakdowns(
     let mut disbursed = 0;
     for grant in &grants {
         let app = apps.iter().find(|a| a.id == grant.application_id);
+        // An ended grant keeps committed only what it paid.
+        let committed = if grant.status == GrantStatus::Active.as_str() {
+            grant.amount_minor
+        } else {
+            grant.disbursed_minor
+        };
         let contribution = |keys: Vec<String>| Contribution {
             keys,
-            committed_minor: grant.amount_minor,
+            committed_minor: committed,
             disbursed_minor: grant.disbursed_minor,
         };
         disbursed += grant.disbursed_minor;
