@@ -887,3 +887,46 @@ async fn ending_a_grant_releases_what_was_not_paid() {
         .await;
     assert_eq!(error_code(&more), Some("INVALID_STATE"));
 }
+
+/// Terminating a grant while tranches are being planned from another instance never leaves a
+/// tranche open on an ended grant, and the fund keeps committed exactly what the grants hold.
+#[tokio::test]
+async fn plans_racing_a_termination_never_outlive_the_grant() {
+    let w = world("CNY", "400000").await;
+    let second = TestApp::spawn_on(w.app.db.shared(), |_| {}).await;
+    second.clock.set(w.app.clock.now());
+    let plans = (0..6).map(|i| {
+        let app = if i % 2 == 0 { &w.app } else { &second };
+        app.graphql_as(
+            Some(&w.planner.access),
+            PLAN,
+            json!({ "g": w.grant, "t": [{ "amount": w.money("10000"), "dueOn": day(30) }] }),
+        )
+    });
+    let terminate = second.graphql_as(
+        Some(&w.approver.access),
+        "mutation($g: ID!) { terminateGrant(grantId: $g, reason: \"Closed\") { status } }",
+        json!({ "g": w.grant }),
+    );
+    let (responses, ended) = tokio::join!(futures_util::future::join_all(plans), terminate);
+    data(&ended);
+    for response in &responses {
+        if response.get("errors").is_some() {
+            assert_eq!(error_code(response), Some("INVALID_STATE"), "{response}");
+        }
+    }
+    let grant = w.grant().await;
+    assert!(
+        grant["disbursements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["status"] == "CANCELLED"),
+        "{grant}"
+    );
+    assert_eq!(grant["planned"]["amount"], "0.00");
+    let db = w.app.db.connect().await;
+    use sea_orm::EntityTrait;
+    let fund = entity::fund::Entity::find().all(&db).await.unwrap();
+    assert_eq!(fund[0].committed_minor, 0);
+}

@@ -791,7 +791,20 @@ async fn conflicted_reviewers_and_managers_are_kept_out() {
             json!({ "a": application, "r": w.reviewers[0].id, "due": at(24 * 40) }),
         )
         .await;
-    assert_eq!(error_code(&as_reviewer), Some("FORBIDDEN"));
+    assert_eq!(
+        error_code(&as_reviewer),
+        Some("NOT_FOUND"),
+        "a reviewer cannot assign, and learns nothing of an application not theirs"
+    );
+    let as_applicant = w
+        .app
+        .graphql_as(
+            Some(&w.applicant.access),
+            ASSIGN,
+            json!({ "a": application, "r": w.reviewers[0].id, "due": at(24 * 40) }),
+        )
+        .await;
+    assert_eq!(error_code(&as_applicant), Some("FORBIDDEN"));
 
     // Automatic assignment skips the partner's member.
     let auto = w.app.graphql_as(Some(&w.manager.access), "mutation($c: ID!, $due: DateTime!) { autoAssignReviewers(callId: $c, dueAt: $due) { assignments { id reviewer { email } } unfilled { missing } } }", json!({ "c": call, "due": at(24 * 40) })).await;

@@ -141,30 +141,82 @@ pub(crate) async fn viewer_manages(ctx: &Context<'_>, app: &application::Model) 
         .contains(&call.fund_id))
 }
 
-/// Loads what the nested fields of a page of applications read, one statement per relation,
-/// into the request's loaders: the page then costs the same statements at any size.
-async fn prefetch(ctx: &Context<'_>, apps: &[&application::Model]) -> AppResult<()> {
+/// Loads what the selected nested fields of a page of applications read, one statement per
+/// relation, into the request's loaders: the page then costs the same statements at any size,
+/// and nothing that was not asked for.
+async fn prefetch(
+    ctx: &Context<'_>,
+    node: async_graphql::Lookahead<'_>,
+    apps: &[&application::Model],
+) -> AppResult<()> {
+    let wants = |fields: &[&str]| fields.iter().any(|f| node.field(f).exists());
     let loaders = loaders(ctx);
     let ids: Vec<uuid::Uuid> = apps.iter().map(|a| a.id).collect();
-    let partners = loaders.partners.load_many(ids.iter().copied()).await?;
-    loaders.budget_lines.load_many(ids.iter().copied()).await?;
-    loaders.documents.load_many(ids.iter().copied()).await?;
-    let calls = loaders
-        .calls
-        .load_many(apps.iter().map(|a| a.call_id))
-        .await?;
-    loaders
-        .funds
-        .load_many(calls.values().map(|c| c.fund_id))
-        .await?;
-    let organizations = apps
-        .iter()
-        .map(|a| a.organization_id)
-        .chain(partners.values().flatten().map(|p| p.organization_id));
-    loaders.organizations.load_many(organizations).await?;
+    let mut organizations: Vec<uuid::Uuid> = Vec::new();
+    if wants(&["organization"]) {
+        organizations.extend(apps.iter().map(|a| a.organization_id));
+    }
+    if wants(&["partners"]) {
+        let partners = loaders.partners.load_many(ids.iter().copied()).await?;
+        if node.field("partners").field("organization").exists() {
+            organizations.extend(partners.values().flatten().map(|p| p.organization_id));
+        }
+    }
+    if !organizations.is_empty() {
+        loaders.organizations.load_many(organizations).await?;
+    }
+    if wants(&["budgetLines"]) {
+        loaders.budget_lines.load_many(ids.iter().copied()).await?;
+    }
+    if wants(&["documents"]) {
+        loaders.documents.load_many(ids.iter().copied()).await?;
+    }
+    let by_manager = [
+        "score",
+        "scoreSpread",
+        "reviewCount",
+        "needsModeration",
+        "reviewAssignments",
+        "decision",
+        "grant",
+    ];
+    let by_member = [
+        "viewerCanEdit",
+        "viewerCanSubmit",
+        "viewerCanWithdraw",
+        "grant",
+    ];
+    let in_currency = ["requestedAmount", "partners", "budgetLines", "decision"];
+    let needs_call =
+        wants(&["call"]) || wants(&by_manager) || wants(&by_member) || wants(&in_currency);
+    if needs_call {
+        let calls = loaders
+            .calls
+            .load_many(apps.iter().map(|a| a.call_id))
+            .await?;
+        if wants(&in_currency) || node.field("call").field("fund").exists() {
+            loaders
+                .funds
+                .load_many(calls.values().map(|c| c.fund_id))
+                .await?;
+        }
+    }
+    if wants(&["reviewAssignments"]) {
+        loaders.assignments.load_many(ids.iter().copied()).await?;
+    }
+    if wants(&["decision"]) {
+        loaders.decisions.load_many(ids.iter().copied()).await?;
+    }
+    if wants(&["grant"]) {
+        loaders.grants.load_many(ids.iter().copied()).await?;
+    }
     if let Some(user) = request(ctx).viewer.optional_user_id() {
-        loaders.memberships.load_one(user).await?;
-        loaders.managed_funds.load_one(user).await?;
+        if wants(&by_member) {
+            loaders.memberships.load_one(user).await?;
+        }
+        if wants(&by_manager) {
+            loaders.managed_funds.load_one(user).await?;
+        }
     }
     Ok(())
 }
@@ -654,7 +706,7 @@ impl ApplicationQuery {
         let request = request(ctx);
         let rows = service::list(request.app, &request.viewer, &parsed, &page).await?;
         let apps: Vec<&application::Model> = rows.items.iter().map(|(_, app)| app).collect();
-        prefetch(ctx, &apps).await?;
+        prefetch(ctx, ctx.look_ahead().field("edges").field("node"), &apps).await?;
         Ok(connection(rows.map(Application), &page))
     }
 }

@@ -55,6 +55,19 @@ async fn manages(ctx: &Context<'_>, fund_id: uuid::Uuid) -> AppResult<bool> {
         .contains(&fund_id))
 }
 
+/// Whether the viewer belongs to the grantee organisation.
+async fn grantee(ctx: &Context<'_>, organization_id: uuid::Uuid) -> AppResult<bool> {
+    let Some(user) = request(ctx).viewer.optional_user_id() else {
+        return Ok(false);
+    };
+    Ok(loaders(ctx)
+        .memberships
+        .load_one(user)
+        .await?
+        .unwrap_or_default()
+        .contains(&organization_id))
+}
+
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum GrantStatus {
     Active,
@@ -142,8 +155,11 @@ impl Grant {
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
         self.0.accepted_at
     }
-    /// Where the grantee is paid.
-    async fn bank_details(&self) -> AppResult<Option<BankDetailsOutput>> {
+    /// Where the grantee is paid; for the grantee's members and the fund's managers only.
+    async fn bank_details(&self, ctx: &Context<'_>) -> AppResult<Option<BankDetailsOutput>> {
+        if !manages(ctx, self.0.fund_id).await? && !grantee(ctx, self.0.organization_id).await? {
+            return Ok(None);
+        }
         Ok(service::bank_details_of(&self.0)?.map(BankDetailsOutput))
     }
     async fn bank_details_status(&self) -> Option<BankDetailsStatus> {
@@ -155,7 +171,11 @@ impl Grant {
     }
     /// The tranches, in order.
     async fn disbursements(&self, ctx: &Context<'_>) -> AppResult<Vec<Disbursement>> {
-        let rows = disbursements::of_grant(&request(ctx).app.db, self.0.id).await?;
+        let rows = loaders(ctx)
+            .disbursements
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(|row| Disbursement {
@@ -291,7 +311,12 @@ impl Disbursement {
     }
     /// What it waits on next, in the order to clear them.
     async fn waiting_on(&self, ctx: &Context<'_>) -> AppResult<Vec<Waiting>> {
-        let filed = disbursements::has_filing(&request(ctx).app.db, self.row.id).await?;
+        let filed = loaders(ctx)
+            .filings
+            .load_one(self.row.id)
+            .await?
+            .flatten()
+            .is_some();
         Ok(disbursements::waiting_on(&self.row, &self.grant, filed)?
             .into_iter()
             .filter_map(|wait| match wait {
@@ -329,8 +354,11 @@ impl Disbursement {
         if !manages(ctx, self.row.fund_id).await? {
             return Ok(None);
         }
-        Ok(disbursements::filing_of(&request(ctx).app.db, self.row.id)
+        Ok(loaders(ctx)
+            .filings
+            .load_one(self.row.id)
             .await?
+            .flatten()
             .map(RemittanceFiling))
     }
     /// The rate to the threshold's currency expected at approval.

@@ -37,6 +37,10 @@ pub struct Loaders {
     pub decisions: Cached<DecisionsLoader>,
     /// The grant of each approved application.
     pub grants: Cached<GrantsLoader>,
+    /// The tranches of grants, keyed by grant, in order.
+    pub disbursements: Cached<DisbursementsLoader>,
+    /// The remittance filing of each disbursement.
+    pub filings: Cached<FilingsLoader>,
 }
 
 /// A loader that remembers what it loaded for the rest of the request, so a value asked for
@@ -117,7 +121,21 @@ impl Loaders {
                 tokio::spawn,
                 HashMapCache::default(),
             ),
-            grants: DataLoader::with_cache(GrantsLoader(db), tokio::spawn, HashMapCache::default()),
+            grants: DataLoader::with_cache(
+                GrantsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            disbursements: DataLoader::with_cache(
+                DisbursementsLoader(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            filings: DataLoader::with_cache(
+                FilingsLoader(db),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
         }
     }
 }
@@ -431,5 +449,48 @@ impl Loader<Uuid> for GrantsLoader {
             grants.insert(row.application_id, Some(row));
         }
         Ok(grants)
+    }
+}
+
+/// The tranches of grants, keyed by grant, in order.
+pub struct DisbursementsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for DisbursementsLoader {
+    type Value = Vec<entity::disbursement::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        // Every key gets an entry, empty or not, so that the cache also remembers "none".
+        let mut grouped: HashMap<Uuid, Self::Value> =
+            keys.iter().map(|key| (*key, Vec::new())).collect();
+        for row in entity::disbursement::Entity::find()
+            .filter(entity::disbursement::Column::GrantId.is_in(keys.iter().copied()))
+            .order_by_asc(entity::disbursement::Column::Sequence)
+            .all(&self.0)
+            .await?
+        {
+            grouped.entry(row.grant_id).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+}
+
+/// The remittance filing of each disbursement, keyed by disbursement.
+pub struct FilingsLoader(DatabaseConnection);
+
+impl Loader<Uuid> for FilingsLoader {
+    type Value = Option<entity::remittance_filing::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut filings: HashMap<Uuid, Self::Value> = keys.iter().map(|key| (*key, None)).collect();
+        for row in entity::remittance_filing::Entity::find()
+            .filter(entity::remittance_filing::Column::DisbursementId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?
+        {
+            filings.insert(row.disbursement_id, Some(row));
+        }
+        Ok(filings)
     }
 }

@@ -600,7 +600,7 @@ impl ReviewMutation {
         let id = parse_id(&assignment_id, "assignmentId")?;
         let input = input.parse()?;
         let request = request(ctx);
-        service::save_draft(request.app, &request.viewer, id, input)
+        service::save_draft(request.app, &request.viewer, &request.actor(), id, input)
             .await
             .map(ReviewAssignment)
     }

@@ -8,7 +8,7 @@ use entity::{
     application, application_budget_line as budget_line, application_partner as partner, call,
     organization, organization_member,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::application::{
     ApplicationEvent, ApplicationStatus, PartnerStatus, check_budget, transition,
 };
@@ -368,7 +367,7 @@ pub async fn create(
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let org = organization::Entity::find_by_id(organization_id)
         .one(&txn)
         .await?
@@ -447,7 +446,7 @@ pub async fn update(
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let app = as_applicant(&txn, user, id).await?;
     if status_of(&app)? != ApplicationStatus::Draft {
         return Err(AppError::InvalidState(
@@ -517,7 +516,7 @@ pub async fn respond_to_partnership(
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let app = find(&txn, id).await?;
     let row = partner::Entity::find()
         .filter(partner::Column::ApplicationId.eq(id))
@@ -580,7 +579,7 @@ pub async fn submit(
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let app = as_applicant(&txn, user, id).await?;
     let from = status_of(&app)?;
     let to = transition(from, ApplicationEvent::Submit)
@@ -805,7 +804,7 @@ pub async fn withdraw(
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let app = as_applicant(&txn, user, id).await?;
     let from = status_of(&app)?;
     let to = transition(from, ApplicationEvent::Withdraw)
@@ -875,33 +874,47 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<application::Model>> {
     let user = viewer.user_id()?;
-    let orgs = organizations_of(&ctx.db, user).await?;
-    let mut scope = Condition::any().add(application::Column::OrganizationId.is_in(orgs));
+    // The viewer's reach is written as subqueries, so the listing costs no look-ups first.
     let not_draft = application::Column::Status.ne(ApplicationStatus::Draft.as_str());
-    if is_admin(&ctx.db, user).await? {
-        scope = scope.add(not_draft);
-    } else {
-        let funds: Vec<Uuid> = crate::service::fund::roles_of(&ctx.db, user)
-            .await?
-            .into_iter()
-            .filter(|(_, role)| *role == crate::service::fund::FundRole::Manager)
-            .map(|(fund, _)| fund)
-            .collect();
-        if !funds.is_empty() {
-            let calls: Vec<Uuid> = call::Entity::find()
-                .filter(call::Column::FundId.is_in(funds))
-                .all(&ctx.db)
-                .await?
-                .into_iter()
-                .map(|c| c.id)
-                .collect();
-            scope = scope.add(
-                Condition::all()
-                    .add(application::Column::CallId.is_in(calls))
-                    .add(not_draft),
-            );
-        }
-    }
+    let scope = Condition::any()
+        .add(
+            application::Column::OrganizationId.in_subquery(
+                Query::select()
+                    .column(organization_member::Column::OrganizationId)
+                    .from(organization_member::Entity)
+                    .and_where(organization_member::Column::UserId.eq(user))
+                    .to_owned(),
+            ),
+        )
+        .add(
+            Condition::all().add(not_draft.clone()).add(
+                application::Column::CallId.in_subquery(
+                    Query::select()
+                        .column(call::Column::Id)
+                        .from(call::Entity)
+                        .and_where(
+                            call::Column::FundId.in_subquery(
+                                Query::select()
+                                    .column(entity::fund_manager::Column::FundId)
+                                    .from(entity::fund_manager::Entity)
+                                    .and_where(entity::fund_manager::Column::UserId.eq(user))
+                                    .to_owned(),
+                            ),
+                        )
+                        .to_owned(),
+                ),
+            ),
+        )
+        .add(
+            Condition::all().add(not_draft).add(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(entity::user_role::Entity)
+                    .and_where(entity::user_role::Column::UserId.eq(user))
+                    .and_where(entity::user_role::Column::Role.eq(GlobalRole::Admin.as_str()))
+                    .to_owned(),
+            )),
+        );
     let mut condition = Condition::all().add(scope);
     if let Some(call) = filter.call_id {
         condition = condition.add(application::Column::CallId.eq(call));
@@ -1005,7 +1018,7 @@ pub async fn upload_document(
     let format = crate::domain::document::check_format(&upload.content_type, &upload.content)
         .map_err(|e| AppError::bad_input("file", e))?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let app = as_applicant(&txn, user, id).await?;
     if status_of(&app)? != ApplicationStatus::Draft {
         return Err(AppError::InvalidState(
@@ -1068,7 +1081,7 @@ pub async fn remove_document(
 ) -> AppResult<()> {
     use entity::application_document as document;
     let user = viewer.user_id()?;
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = document::Entity::find_by_id(document_id)
         .one(&txn)
         .await?
@@ -1172,7 +1185,7 @@ pub async fn send_draft_reminders(ctx: &AppContext) -> AppResult<usize> {
             .all(&ctx.db)
             .await?;
         for app in drafts {
-            let txn = begin_write(&ctx.db).await?;
+            let txn = ctx.begin_write().await?;
             let marked = application::Entity::update_many()
                 .col_expr(application::Column::ReminderSentAt, Expr::value(now))
                 .filter(application::Column::Id.eq(app.id))

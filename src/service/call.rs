@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::call::{
     AwardBounds, CallEvent, CallSchedule, CallStatus, Rubric, automatic_transition,
     can_edit_rubric_and_rules, change_closing_time, check_call_budget, transition,
@@ -239,7 +238,7 @@ pub async fn create(
 ) -> AppResult<call::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let fund = find_fund(&txn, fund_id).await?;
     if !is_manager(&txn, fund_id, user).await? {
         return Err(AppError::Forbidden(
@@ -313,7 +312,7 @@ pub async fn update(
     settings: CallSettings,
 ) -> AppResult<call::Model> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = managed(&txn, viewer, id).await?;
     let status = status_of(&call)?;
     let before = snapshot(&call);
@@ -427,7 +426,7 @@ pub async fn open(
     id: Uuid,
 ) -> AppResult<call::Model> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = managed(&txn, viewer, id).await?;
     let status = status_of(&call)?;
     transition(status, CallEvent::Open).map_err(|e| AppError::InvalidState(e.to_string()))?;
@@ -481,7 +480,7 @@ pub async fn close(
     id: Uuid,
 ) -> AppResult<call::Model> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = managed(&txn, viewer, id).await?;
     let status = status_of(&call)?;
     let to =
@@ -523,7 +522,7 @@ pub async fn archive(
     id: Uuid,
 ) -> AppResult<call::Model> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = managed(&txn, viewer, id).await?;
     let status = status_of(&call)?;
     let to = transition(status, CallEvent::Archive)
@@ -587,7 +586,7 @@ pub async fn apply_schedule(ctx: &AppContext) -> AppResult<usize> {
         };
         let to =
             transition(status, event).map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
-        let txn = begin_write(&ctx.db).await?;
+        let txn = ctx.begin_write().await?;
         if apply(&txn, &call, status, to, now).await? {
             audit::record(
                 &txn,
@@ -619,7 +618,7 @@ pub async fn change_rules(
     change: impl FnOnce(&mut EligibilityRules) -> AppResult<()>,
 ) -> AppResult<call::Model> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = managed(&txn, viewer, id).await?;
     if !can_edit_rubric_and_rules(status_of(&call)?) {
         return Err(AppError::InvalidState(

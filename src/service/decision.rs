@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::application::{ApplicationStatus, transition};
 use crate::domain::call::{CallEvent, transition as call_transition};
 use crate::domain::decision::{DecisionOutcome, DecisionRequest, check_decision, grant_period};
@@ -163,9 +162,7 @@ async fn decide_in(
         .await?
         .ok_or(AppError::NotFound("call"))?;
     if !is_manager(txn, call.fund_id, user).await? {
-        return Err(AppError::Forbidden(
-            "only managers of this fund may decide applications".into(),
-        ));
+        return Err(crate::service::review::refuse(txn, user, &app, "decide applications").await);
     }
     if is_conflicted(txn, user, &app).await? {
         return Err(AppError::Forbidden(
@@ -414,7 +411,7 @@ pub async fn mark_call_decided(
 ) -> AppResult<call::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = call::Entity::find_by_id(call_id)
         .one(&txn)
         .await?

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::decision::{GrantEvent, GrantStatus};
 use crate::domain::disbursement::{
     DisbursementEvent, DisbursementStatus, RemittanceCheck, check_remittance, check_tranches,
@@ -268,6 +267,7 @@ async fn plan_in(
         )
         .col_expr(grant::Column::UpdatedAt, Expr::value(now))
         .filter(grant::Column::Id.eq(grant.id))
+        .filter(grant::Column::Status.eq(GrantStatus::Active.as_str()))
         .filter(
             Expr::col(grant::Column::PlannedMinor)
                 .add(total)
@@ -277,7 +277,9 @@ async fn plan_in(
         .await?;
     if reserved.rows_affected != 1 {
         return Err(AppError::InvalidState(
-            "the tranches no longer fit in what is left of the award; reload the grant".into(),
+            "the grant ended, or the tranches no longer fit in what is left of the award; reload \
+             the grant"
+                .into(),
         ));
     }
     let last = disbursement::Entity::find()
@@ -357,7 +359,7 @@ pub async fn mark_condition_met(
 ) -> AppResult<disbursement::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let (row, _) = managed(&txn, user, id).await?;
     if row.condition.is_none() {
         return Err(AppError::InvalidState(
@@ -432,6 +434,12 @@ async fn approve_in(
     let (row, grant) = managed(txn, user, id).await?;
     let from = status_of(&row)?;
     let to = transition(from, DisbursementEvent::Approve).map_err(transition_error)?;
+    if grant.status != GrantStatus::Active.as_str() {
+        return Err(AppError::InvalidState(format!(
+            "the grant is {}; its tranches are no longer paid",
+            grant.status
+        )));
+    }
     if row.planned_by == user {
         return Err(AppError::Forbidden(
             "four eyes: another manager must approve a tranche you planned".into(),
@@ -589,7 +597,11 @@ pub async fn record_filing(
             created_at: Set(now),
         }
         .insert(txn)
-        .await?;
+        .await
+        .map_err(|e| match crate::error::unique_violation(&e) {
+            Some(_) => AppError::Conflict("a filing is recorded for this payment already".into()),
+            None => e.into(),
+        })?;
         audit::record(
             txn,
             &ctx.clock,
@@ -778,6 +790,9 @@ async fn mark_sent_in(
         )
         .col_expr(grant::Column::UpdatedAt, Expr::value(now))
         .filter(grant::Column::Id.eq(grant.id))
+        .filter(grant::Column::Status.eq(GrantStatus::Active.as_str()))
+        .filter(grant::Column::BankDetailsStatus.eq(BANK_DETAILS_APPROVED))
+        .filter(grant::Column::BankDetailsUpdatedAt.eq(grant.bank_details_updated_at))
         .filter(
             Expr::col(grant::Column::DisbursedMinor)
                 .add(row.amount_minor)
@@ -787,7 +802,9 @@ async fn mark_sent_in(
         .await?;
     if paid.rows_affected != 1 {
         return Err(AppError::InvalidState(
-            "the payment would take the grant's disbursed total above the award".into(),
+            "the grant changed meanwhile (ended, new bank details, or the payment would take its \
+             disbursed total above the award); reload it"
+                .into(),
         ));
     }
     move_fund_disbursed(txn, row.fund_id, row.amount_minor, now).await?;
@@ -1079,7 +1096,7 @@ pub async fn send_overdue_notices(ctx: &AppContext) -> AppResult<usize> {
         .await?;
     let mut told = 0;
     for row in overdue {
-        let txn = begin_write(&ctx.db).await?;
+        let txn = ctx.begin_write().await?;
         let marked = disbursement::Entity::update_many()
             .col_expr(disbursement::Column::OverdueNotifiedAt, Expr::value(now))
             .filter(disbursement::Column::Id.eq(row.id))
@@ -1125,8 +1142,18 @@ pub async fn close_grant(
 ) -> AppResult<grant::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
-    let grant = as_manager(&txn, user, grant_id).await?;
+    let txn = ctx.begin_write().await?;
+    as_manager(&txn, user, grant_id).await?;
+    // Lock the grant before reading its tranches, so no tranche is planned or sent meanwhile.
+    let locked = grant::Entity::update_many()
+        .col_expr(grant::Column::UpdatedAt, Expr::value(now))
+        .filter(grant::Column::Id.eq(grant_id))
+        .exec(&txn)
+        .await?;
+    if locked.rows_affected != 1 {
+        return Err(AppError::NotFound("grant"));
+    }
+    let grant = crate::service::grant::find(&txn, grant_id).await?;
     let status: GrantStatus = grant
         .status
         .parse()
@@ -1166,6 +1193,7 @@ pub async fn close_grant(
                 vec![(disbursement::Column::CancelReason, why.into())],
             )
             .await?;
+            audit_change(ctx, &txn, actor, "disbursement.cancel", row).await?;
             cancelled += row.amount_minor;
         }
     }

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::email_delivery::EmailStatus;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
@@ -71,7 +70,7 @@ pub async fn retry(
 ) -> AppResult<email_outbox::Model> {
     require_admin(ctx, viewer).await?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let message = Outbox::find_by_id(id)
         .one(&txn)
         .await?
@@ -130,7 +129,7 @@ pub async fn send_test(
 ) -> AppResult<email_outbox::Model> {
     require_admin(ctx, viewer).await?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let key = format!("test:{}", Uuid::now_v7());
     let id = match crate::notify::enqueue(
         &txn,

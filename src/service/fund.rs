@@ -13,7 +13,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::identity::GlobalRole;
 use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult, unique_violation};
@@ -125,7 +124,7 @@ pub async fn create(
         ));
     }
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     require_users(&txn, &managers, "input.managerIds").await?;
     let threshold = settings.remittance_threshold.unwrap_or(
         Money::new(DEFAULT_REMITTANCE_THRESHOLD_MINOR, Currency::USD)
@@ -192,7 +191,7 @@ pub async fn update(
 ) -> AppResult<fund::Model> {
     require_admin(ctx, viewer).await?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let before = find(&txn, id).await?;
     let currency = settings.budget.currency().code().to_owned();
     if currency != before.currency && (before.allocated_minor > 0 || before.committed_minor > 0) {
@@ -300,7 +299,7 @@ pub async fn add_member(
         FundRole::Reviewer => require_manager(ctx, viewer, fund_id).await?,
     };
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let fund = find(&txn, fund_id).await?;
     require_users(&txn, &[user_id], "userId").await?;
     let inserted = match role {
@@ -365,7 +364,7 @@ pub async fn remove_member(
         FundRole::Manager => require_admin(ctx, viewer).await?,
         FundRole::Reviewer => require_manager(ctx, viewer, fund_id).await?,
     };
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let fund = find(&txn, fund_id).await?;
     let removed = match role {
         FundRole::Manager => {

@@ -15,7 +15,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::disbursement::BankDetails;
 use crate::domain::identity::GlobalRole;
 use crate::error::{AppError, AppResult};
@@ -142,7 +141,7 @@ pub async fn accept(
 ) -> AppResult<grant::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let grant = as_grantee(&txn, user, id).await?;
     if grant.accepted_at.is_some() {
         return Err(AppError::InvalidState(
@@ -192,7 +191,7 @@ pub async fn set_bank_details(
 ) -> AppResult<grant::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let grant = as_grantee(&txn, user, id).await?;
     let before = bank_details_of(&grant)?;
     if before.as_ref() == Some(&details) {
@@ -279,7 +278,7 @@ pub async fn approve_bank_details(
 ) -> AppResult<grant::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let grant = as_manager(&txn, user, id).await?;
     if grant.bank_details_status.as_deref() != Some(BANK_DETAILS_PENDING) {
         return Err(AppError::InvalidState(

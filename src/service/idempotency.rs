@@ -2,19 +2,21 @@
 //! transaction, so the claim and the effect commit together: a retry, or a request racing the
 //! first (from any instance), waits for the first to finish and is answered with its outcome.
 //! PostgreSQL makes the racing `INSERT … ON CONFLICT DO NOTHING` wait on the first's row; SQLite
-//! serialises writers with `BEGIN IMMEDIATE`. A refusal rolls the effect back and is recorded
-//! afterwards, so it is replayed too. Keys are kept at least [`RETENTION_HOURS`].
+//! serialises writers with `BEGIN IMMEDIATE`. A refusal rolls back only the effect's savepoint
+//! and is stored on the held key in the same transaction, so it is replayed too. Keys are kept at
+//! least [`RETENTION_HOURS`].
 
 use chrono::Duration;
 use entity::idempotency_key as record;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::app::AppContext;
-use crate::db::begin_write;
 use crate::error::{AppError, AppResult, ErrorCode};
 
 /// How long a key is remembered.
@@ -164,81 +166,12 @@ pub async fn claim(
     }
 }
 
-/// Ends the request: on success the outcome is stored with the effect and committed; on a
-/// refusal the effect is rolled back and the refusal recorded on its own, so a retry gets it
-/// too. Failures of the system are not recorded: they may be retried.
-pub async fn settle(
-    ctx: &AppContext,
-    txn: DatabaseTransaction,
-    user: Uuid,
-    keyed: Option<&Keyed>,
-    claim: Claim,
-    result: AppResult<Uuid>,
-) -> AppResult<Uuid> {
-    let Claim::Run(claimed) = claim else {
-        txn.rollback().await?;
-        return result;
-    };
-    match (&result, claimed) {
-        (Ok(_), Some(id)) => {
-            record::Entity::update_many()
-                .col_expr(
-                    record::Column::Outcome,
-                    sea_orm::sea_query::Expr::value(outcome_of(&result)),
-                )
-                .filter(record::Column::Id.eq(id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-        }
-        (Ok(_), None) => txn.commit().await?,
-        (Err(error), claimed) => {
-            txn.rollback().await?;
-            if let (Some(keyed), Some(_), false) =
-                (keyed, claimed, matches!(error, AppError::Internal(_)))
-            {
-                record_refusal(ctx, user, keyed, &result).await?;
-            }
-        }
-    }
-    result
-}
-
-async fn record_refusal(
-    ctx: &AppContext,
-    user: Uuid,
-    keyed: &Keyed,
-    result: &AppResult<Uuid>,
-) -> AppResult<()> {
-    let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
-    record::Entity::insert(record::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user),
-        mutation: Set(keyed.mutation.to_owned()),
-        key: Set(keyed.key.as_str().to_owned()),
-        request_hash: Set(hash(&keyed.arguments)),
-        outcome: Set(Some(outcome_of(result))),
-        created_at: Set(now),
-        expires_at: Set(now + Duration::hours(RETENTION_HOURS)),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            record::Column::UserId,
-            record::Column::Mutation,
-            record::Column::Key,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
 /// Runs `effect` in one write transaction under `keyed`: the effect happens at most once per key,
 /// and a retry gets the first outcome. Without a key it simply runs in the transaction.
+///
+/// Under a key the effect runs in a savepoint: a refusal rolls back only the effect, and its
+/// outcome is written on the claimed row in the same transaction, so the key stays held until
+/// the outcome is there and a racing request can only ever see that outcome.
 pub async fn run<F>(
     ctx: &AppContext,
     user: Uuid,
@@ -248,13 +181,46 @@ pub async fn run<F>(
 where
     F: AsyncFnOnce(&DatabaseTransaction) -> AppResult<Uuid>,
 {
-    let txn = begin_write(&ctx.db).await?;
-    let claim = claim(ctx, &txn, user, keyed).await?;
-    let result = match &claim {
-        Claim::Run(_) => effect(&txn).await,
-        Claim::Replay(outcome) => outcome.clone(),
+    let txn = ctx.begin_write().await?;
+    let claimed = match claim(ctx, &txn, user, keyed).await? {
+        Claim::Replay(outcome) => {
+            txn.rollback().await?;
+            return outcome;
+        }
+        Claim::Run(None) => {
+            let result = effect(&txn).await;
+            if result.is_ok() {
+                txn.commit().await?;
+            }
+            return result;
+        }
+        Claim::Run(Some(id)) => id,
     };
-    settle(ctx, txn, user, keyed, claim, result).await
+    // SAVEPOINT and RELEASE (or ROLLBACK TO) count as statements too.
+    ctx.statements
+        .fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+    let savepoint = txn.begin().await?;
+    let result = effect(&savepoint).await;
+    match &result {
+        Ok(_) => savepoint.commit().await?,
+        Err(AppError::Internal(_)) => {
+            // A failure of the system is not an answer: nothing is kept, and a retry runs anew.
+            savepoint.rollback().await?;
+            txn.rollback().await?;
+            return result;
+        }
+        Err(_) => savepoint.rollback().await?,
+    }
+    record::Entity::update_many()
+        .col_expr(
+            record::Column::Outcome,
+            sea_orm::sea_query::Expr::value(outcome_of(&result)),
+        )
+        .filter(record::Column::Id.eq(claimed))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    result
 }
 
 /// Forgets keys past their retention. Run by the scheduler.

@@ -6,7 +6,7 @@ use entity::{email_token, login_throttle, refresh_token, user_account, user_role
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -14,7 +14,6 @@ use uuid::Uuid;
 use crate::app::AppContext;
 use crate::auth::token::{self, OpaqueKind};
 use crate::auth::{Viewer, password};
-use crate::db::begin_write;
 use crate::domain::email::EmailAddress;
 use crate::domain::identity::{GlobalRole, Password, ThrottlePolicy, ThrottleState};
 use crate::domain::locale::Locale;
@@ -85,7 +84,7 @@ pub async fn register(
 ) -> AppResult<user_account::Model> {
     let password_hash = password::hash(&registration.password).await?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let existing = user_account::Entity::find()
         .filter(user_account::Column::Email.eq(registration.email.as_str()))
         .one(&txn)
@@ -251,7 +250,7 @@ async fn consume_email_token(
 
 #[tracing::instrument(skip_all)]
 pub async fn verify_email(ctx: &AppContext, actor: &AuditActor, token: &str) -> AppResult<()> {
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row =
         consume_email_token(ctx, &txn, OpaqueKind::VerifyEmail, PURPOSE_VERIFY, token).await?;
     let user = find_user(&txn, row.user_id).await?;
@@ -361,7 +360,7 @@ pub async fn login(
         ));
     }
 
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     login_throttle::Entity::delete_many()
         .filter(login_throttle::Column::Key.eq(keys[0].0.clone()))
         .exec(&txn)
@@ -392,7 +391,7 @@ pub async fn login(
 /// fails, but the failure must be remembered).
 async fn record_failure(ctx: &AppContext, keys: &[(String, ThrottlePolicy)]) -> AppResult<()> {
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     for (key, policy) in keys {
         // Make sure the row exists, then lock it: concurrent failures (a batch, several
         // instances) queue on the row instead of each counting from the same old value.
@@ -489,7 +488,7 @@ pub async fn refresh(ctx: &AppContext, presented: &str) -> AppResult<Session> {
     let hash =
         token::opaque_hash(OpaqueKind::Refresh, presented).ok_or(AppError::Unauthenticated)?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
         .one(&txn)
@@ -541,7 +540,7 @@ pub async fn refresh(ctx: &AppContext, presented: &str) -> AppResult<Session> {
 pub async fn logout(ctx: &AppContext, actor: &AuditActor, presented: &str) -> AppResult<()> {
     let hash =
         token::opaque_hash(OpaqueKind::Refresh, presented).ok_or(AppError::Unauthenticated)?;
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(hash))
         .one(&txn)
@@ -576,7 +575,7 @@ pub async fn request_password_reset(
     actor: &AuditActor,
     email: &EmailAddress,
 ) -> AppResult<()> {
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let user = user_account::Entity::find()
         .filter(user_account::Column::Email.eq(email.as_str()))
         .one(&txn)
@@ -615,7 +614,7 @@ pub async fn reset_password(
 ) -> AppResult<()> {
     let hash = password::hash(new_password).await?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row =
         consume_email_token(ctx, &txn, OpaqueKind::PasswordReset, PURPOSE_RESET, token).await?;
     let user = find_user(&txn, row.user_id).await?;
@@ -694,7 +693,7 @@ pub async fn update_me(
         None => None,
     };
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let user = find_user(&txn, user.id).await?;
     let before = snapshot(&user);
     let mut active = user.into_active_model();
@@ -762,7 +761,7 @@ pub async fn grant_role(
 ) -> AppResult<user_account::Model> {
     let admin = require_admin(ctx, viewer).await?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let user = find_user(&txn, user_id).await?;
     let inserted = user_role::Entity::insert(user_role::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -812,7 +811,7 @@ pub async fn revoke_role(
             "an admin cannot revoke their own admin role".into(),
         ));
     }
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let user = find_user(&txn, user_id).await?;
     let deleted = user_role::Entity::delete_many()
         .filter(user_role::Column::UserId.eq(user.id))
@@ -848,7 +847,7 @@ pub async fn ensure_admin(
 ) -> AppResult<Uuid> {
     let hash = password::hash(password).await?;
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.begin_write().await?;
     let user = match user_account::Entity::find()
         .filter(user_account::Column::Email.eq(email.as_str()))
         .one(&txn)

@@ -18,7 +18,6 @@ use uuid::Uuid;
 use crate::app::AppContext;
 use crate::auth::Viewer;
 use crate::auth::token::{self, OpaqueKind};
-use crate::db::begin_write;
 use crate::domain::country::CountryCode;
 use crate::domain::email::EmailAddress;
 use crate::domain::identity::GlobalRole;
@@ -156,7 +155,7 @@ pub async fn create(
 ) -> AppResult<organization::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let org = organization::ActiveModel {
         id: Set(Uuid::now_v7()),
         name_en: Set(profile.name_en),
@@ -213,7 +212,7 @@ pub async fn update(
     profile: Profile,
 ) -> AppResult<organization::Model> {
     let user = viewer.user_id()?;
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let org = owned(&txn, user, id).await?;
     let before = snapshot(&org);
     let mut active = org.into_active_model();
@@ -306,7 +305,7 @@ pub async fn invite(
 ) -> AppResult<invitation::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let org = owned(&txn, user, org_id).await?;
     let inviter = user_account::Entity::find_by_id(user)
         .one(&txn)
@@ -393,7 +392,7 @@ pub async fn accept_invitation(
     let invalid = || AppError::bad_input("token", "this invitation is invalid, used or expired");
     let hash = token::opaque_hash(OpaqueKind::Invitation, token).ok_or_else(invalid)?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = invitation::Entity::find()
         .filter(invitation::Column::TokenHash.eq(hash))
         .one(&txn)
@@ -468,7 +467,7 @@ pub async fn add_registration(
 ) -> AppResult<registration::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     owned(&txn, user, org_id).await?;
     let row = registration::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -499,7 +498,7 @@ pub async fn remove_registration(
     id: Uuid,
 ) -> AppResult<()> {
     let user = viewer.user_id()?;
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = registration::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -21,7 +21,6 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::db::begin_write;
 use crate::domain::application::{ApplicationEvent, ApplicationStatus, transition};
 use crate::domain::review::{
     ApplicationToStaff, AssignmentEvent, AssignmentStatus, CriterionScore, Recommendation,
@@ -193,22 +192,60 @@ pub async fn is_conflicted(
     })
 }
 
-/// Moves submitted applications into review as they get their first reviewer.
+/// Moves submitted applications into review as they get their first reviewer, each with its
+/// audit event.
 async fn start_review(
+    ctx: &AppContext,
     db: &impl ConnectionTrait,
-    ids: impl IntoIterator<Item = Uuid>,
+    actor: &AuditActor,
+    apps: &[&application::Model],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let to = transition(ApplicationStatus::Submitted, ApplicationEvent::StartReview)
-        .map_err(transition_error)?;
-    application::Entity::update_many()
-        .col_expr(application::Column::Status, Expr::value(to.as_str()))
-        .col_expr(application::Column::UpdatedAt, Expr::value(now))
-        .filter(application::Column::Id.is_in(ids))
-        .filter(application::Column::Status.eq(ApplicationStatus::Submitted.as_str()))
-        .exec(db)
-        .await?;
+    let from = ApplicationStatus::Submitted;
+    let to = transition(from, ApplicationEvent::StartReview).map_err(transition_error)?;
+    for app in apps {
+        if application_status(app)? != from {
+            continue;
+        }
+        let moved = application::Entity::update_many()
+            .col_expr(application::Column::Status, Expr::value(to.as_str()))
+            .col_expr(application::Column::UpdatedAt, Expr::value(now))
+            .filter(application::Column::Id.eq(app.id))
+            .filter(application::Column::Status.eq(from.as_str()))
+            .exec(db)
+            .await?;
+        if moved.rows_affected == 1 {
+            audit::record(
+                db,
+                &ctx.clock,
+                actor,
+                "application.start_review",
+                AuditTarget {
+                    kind: "application",
+                    id: Some(app.id),
+                },
+                Some(json!({ "status": from.as_str() })),
+                Some(json!({ "status": to.as_str() })),
+            )
+            .await?;
+        }
+    }
     Ok(())
+}
+
+/// Refuses a viewer who may not act on the application: `FORBIDDEN` for those who can see it
+/// (its applicant's and partners' members), `NOT_FOUND` for everyone else.
+pub async fn refuse(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    app: &application::Model,
+    what: &str,
+) -> AppError {
+    match is_conflicted(db, user, app).await {
+        Ok(true) => AppError::Forbidden(format!("only managers of this fund may {what}")),
+        Ok(false) => AppError::NotFound("application"),
+        Err(error) => error,
+    }
 }
 
 fn reviewable(app: &application::Model) -> AppResult<()> {
@@ -310,10 +347,12 @@ pub async fn assign(
 ) -> AppResult<assignment::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let app = find_application(&txn, application_id).await?;
     let call = find_call(&txn, app.call_id).await?;
-    require_manager(&txn, user, &call).await?;
+    if !is_manager(&txn, call.fund_id, user).await? {
+        return Err(refuse(&txn, user, &app, "assign reviewers").await);
+    }
     reviewable(&app)?;
     due_in_future(due_at, now)?;
     if !people(&txn, call.fund_id, FundRole::Reviewer)
@@ -357,7 +396,7 @@ pub async fn assign(
             }
             None => e.into(),
         })?;
-    start_review(&txn, [app.id], now).await?;
+    start_review(ctx, &txn, actor, &[&app], now).await?;
     email_reviewer(ctx, &txn, EmailKind::ReviewAssigned, &row, &app, &call).await?;
     audit::record(
         &txn,
@@ -385,7 +424,7 @@ pub async fn unassign(
     id: Uuid,
 ) -> AppResult<assignment::Model> {
     let user = viewer.user_id()?;
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = find_assignment(&txn, id).await?;
     let call = find_call(&txn, row.call_id).await?;
     require_manager(&txn, user, &call).await?;
@@ -431,7 +470,7 @@ pub async fn auto_assign(
 ) -> AppResult<AutoAssignment> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let call = find_call(&txn, call_id).await?;
     require_manager(&txn, user, &call).await?;
     due_in_future(due_at, now)?;
@@ -508,7 +547,10 @@ pub async fn auto_assign(
             None => e.into(),
         })?;
     }
-    start_review(&txn, plan.assignments.iter().map(|(a, _)| *a), now).await?;
+    let staffed: HashSet<Uuid> = plan.assignments.iter().map(|(a, _)| *a).collect();
+    let started: Vec<&application::Model> =
+        apps.iter().filter(|a| staffed.contains(&a.id)).collect();
+    start_review(ctx, &txn, actor, &started, now).await?;
     for row in &rows {
         if let Some(app) = by_id.get(&row.application_id) {
             email_reviewer(ctx, &txn, EmailKind::ReviewAssigned, row, app, &call).await?;
@@ -570,7 +612,7 @@ pub async fn declare_conflict(
 ) -> AppResult<assignment::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = own_assignment(&txn, user, id).await?;
     let from = status_of(&row)?;
     let to = assignment_transition(from, AssignmentEvent::Recuse)
@@ -663,12 +705,13 @@ async fn writable(
 pub async fn save_draft(
     ctx: &AppContext,
     viewer: &Viewer,
+    actor: &AuditActor,
     id: Uuid,
     input: ReviewInput,
 ) -> AppResult<assignment::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = own_assignment(&txn, user, id).await?;
     let (from, _, call) = writable(&txn, &row, AssignmentEvent::SaveDraft).await?;
     let rubric = rubric_of(&call)?
@@ -695,6 +738,19 @@ pub async fn save_draft(
         ));
     }
     let row = find_assignment(&txn, id).await?;
+    audit::record(
+        &txn,
+        &ctx.clock,
+        actor,
+        "review.save_draft",
+        AuditTarget {
+            kind: "review_assignment",
+            id: Some(id),
+        },
+        None,
+        Some(json!({ "scores": row.scores, "recommendation": row.recommendation })),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -712,7 +768,7 @@ pub async fn submit(
 ) -> AppResult<assignment::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
-    let txn = begin_write(&ctx.db).await?;
+    let txn = ctx.begin_write().await?;
     let row = own_assignment(&txn, user, id).await?;
     let (from, app, call) = writable(&txn, &row, AssignmentEvent::Submit).await?;
     let rubric = rubric_of(&call)?
@@ -999,7 +1055,7 @@ pub async fn send_reminders(ctx: &AppContext) -> AppResult<usize> {
         ),
     ] {
         for row in rows {
-            let txn = begin_write(&ctx.db).await?;
+            let txn = ctx.begin_write().await?;
             let marked = assignment::Entity::update_many()
                 .col_expr(mark, Expr::value(now))
                 .filter(assignment::Column::Id.eq(row.id))

@@ -4,9 +4,10 @@
 
 use chrono::NaiveDate;
 use entity::{application, audit_event, call, disbursement, grant, remittance_filing};
-use sea_orm::sea_query::Query;
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -56,9 +57,20 @@ async fn require_insight(ctx: &AppContext, viewer: &Viewer, fund_id: Uuid) -> Ap
     }
 }
 
+/// What a breakdown needs of a grant and its application, read in one joined statement.
+#[derive(Debug, FromQueryResult)]
+struct GrantFacts {
+    amount_minor: i64,
+    disbursed_minor: i64,
+    status: String,
+    host_countries: String,
+    sdg_goals: String,
+    applicant_category: String,
+}
+
 async fn breakdowns(
     ctx: &AppContext,
-    scope: Condition,
+    scope: SimpleExpr,
 ) -> AppResult<(
     u32,
     i64,
@@ -66,9 +78,23 @@ async fn breakdowns(
     Vec<BreakdownLine>,
     Vec<BreakdownLine>,
 )> {
-    let grants = grant::Entity::find().filter(scope).all(&ctx.db).await?;
-    let apps = application::Entity::find()
-        .filter(application::Column::Id.is_in(grants.iter().map(|g| g.application_id)))
+    let query = Query::select()
+        .column((grant::Entity, grant::Column::AmountMinor))
+        .column((grant::Entity, grant::Column::DisbursedMinor))
+        .column((grant::Entity, grant::Column::Status))
+        .column((application::Entity, application::Column::HostCountries))
+        .column((application::Entity, application::Column::SdgGoals))
+        .column((application::Entity, application::Column::ApplicantCategory))
+        .from(grant::Entity)
+        .inner_join(
+            application::Entity,
+            Expr::col((application::Entity, application::Column::Id))
+                .equals((grant::Entity, grant::Column::ApplicationId)),
+        )
+        .and_where(scope)
+        .to_owned();
+    let backend = ctx.db.get_database_backend();
+    let grants = GrantFacts::find_by_statement(backend.build(&query))
         .all(&ctx.db)
         .await?;
     let mut countries = Vec::with_capacity(grants.len());
@@ -76,7 +102,6 @@ async fn breakdowns(
     let mut goals = Vec::with_capacity(grants.len());
     let mut disbursed = 0;
     for grant in &grants {
-        let app = apps.iter().find(|a| a.id == grant.application_id);
         // An ended grant keeps committed only what it paid.
         let committed = if grant.status == GrantStatus::Active.as_str() {
             grant.amount_minor
@@ -89,18 +114,9 @@ async fn breakdowns(
             disbursed_minor: grant.disbursed_minor,
         };
         disbursed += grant.disbursed_minor;
-        countries.push(contribution(
-            app.map(|a| split_delimited(&a.host_countries))
-                .unwrap_or_default(),
-        ));
-        categories.push(contribution(
-            app.map(|a| vec![a.applicant_category.clone()])
-                .unwrap_or_default(),
-        ));
-        goals.push(contribution(
-            app.map(|a| split_delimited(&a.sdg_goals))
-                .unwrap_or_default(),
-        ));
+        countries.push(contribution(split_delimited(&grant.host_countries)));
+        categories.push(contribution(vec![grant.applicant_category.clone()]));
+        goals.push(contribution(split_delimited(&grant.sdg_goals)));
     }
     Ok((
         u32::try_from(grants.len()).unwrap_or(u32::MAX),
@@ -115,8 +131,11 @@ async fn breakdowns(
 pub async fn fund_summary(ctx: &AppContext, viewer: &Viewer, fund_id: Uuid) -> AppResult<Summary> {
     let fund = crate::service::fund::find(&ctx.db, fund_id).await?;
     require_insight(ctx, viewer, fund.id).await?;
-    let (grants, _, by_host_country, by_applicant_category, by_sdg) =
-        breakdowns(ctx, Condition::all().add(grant::Column::FundId.eq(fund.id))).await?;
+    let (grants, _, by_host_country, by_applicant_category, by_sdg) = breakdowns(
+        ctx,
+        Expr::col((grant::Entity, grant::Column::FundId)).eq(fund.id),
+    )
+    .await?;
     Ok(Summary {
         budget_minor: fund.budget_minor,
         committed_minor: fund.committed_minor,
@@ -135,8 +154,11 @@ pub async fn call_summary(ctx: &AppContext, viewer: &Viewer, call_id: Uuid) -> A
         .await?
         .ok_or(AppError::NotFound("call"))?;
     require_insight(ctx, viewer, call.fund_id).await?;
-    let (grants, disbursed, by_host_country, by_applicant_category, by_sdg) =
-        breakdowns(ctx, Condition::all().add(grant::Column::CallId.eq(call.id))).await?;
+    let (grants, disbursed, by_host_country, by_applicant_category, by_sdg) = breakdowns(
+        ctx,
+        Expr::col((grant::Entity, grant::Column::CallId)).eq(call.id),
+    )
+    .await?;
     Ok(Summary {
         budget_minor: call.budget_minor,
         committed_minor: call.committed_minor,
