@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod notify;
 pub mod pagination;
+pub mod seed;
 pub mod service;
 pub mod storage;
 

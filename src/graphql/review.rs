@@ -490,19 +490,42 @@ impl ReviewQuery {
     }
 
     /// The call's applications by score, for its fund's managers: reviewed ones best first,
-    /// with review counts, the spread between reviewers and the moderation flag.
+    /// with review counts, the spread between reviewers and the moderation flag. `first` keeps
+    /// the top of the list.
+    #[graphql(complexity = "first.unwrap_or(100).max(0) as usize * child_complexity")]
     async fn call_ranking(
         &self,
         ctx: &Context<'_>,
         call_id: ID,
+        first: Option<i32>,
     ) -> AppResult<Vec<RankedApplication>> {
         let call_id = parse_id(&call_id, "callId")?;
+        let keep = match first {
+            Some(n) if n < 0 => {
+                return Err(AppError::bad_input("first", "first cannot be negative"));
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => usize::MAX,
+        };
         let request = request(ctx);
-        Ok(service::ranking(request.app, &request.viewer, call_id)
+        let ranked: Vec<service::Ranked> = service::ranking(request.app, &request.viewer, call_id)
             .await?
             .into_iter()
-            .map(RankedApplication)
-            .collect())
+            .take(keep)
+            .collect();
+        let loaders = loaders(ctx);
+        if ctx
+            .look_ahead()
+            .field("application")
+            .field("organization")
+            .exists()
+        {
+            loaders
+                .organizations
+                .load_many(ranked.iter().map(|r| r.application.organization_id))
+                .await?;
+        }
+        Ok(ranked.into_iter().map(RankedApplication).collect())
     }
 }
 
