@@ -5,6 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, Value};
 use uuid::Uuid;
 
@@ -67,21 +68,22 @@ pub enum Direction {
 }
 
 /// The rows that come after `(key, id)` in a list ordered by `(key_column, id_column)`: the
-/// keyset condition every listing uses instead of an offset.
+/// keyset condition every listing uses instead of an offset. Written as one row-value comparison,
+/// `(key, id) > (…, …)`, which PostgreSQL and SQLite both answer with a range scan of the
+/// `(…, key, id)` index, so a deep page reads what the first page reads.
 pub fn after<C: ColumnTrait>(
     key_column: C,
     id_column: C,
-    key: impl Into<Value> + Clone,
+    key: impl Into<Value>,
     id: Uuid,
     direction: Direction,
 ) -> Condition {
-    let (beyond_key, beyond_id) = match direction {
-        Direction::Ascending => (key_column.gt(key.clone()), id_column.gt(id)),
-        Direction::Descending => (key_column.lt(key.clone()), id_column.lt(id)),
-    };
-    Condition::any()
-        .add(beyond_key)
-        .add(Condition::all().add(key_column.eq(key)).add(beyond_id))
+    let columns = Expr::tuple([Expr::col(key_column), Expr::col(id_column)]);
+    let position = Expr::tuple([Expr::val(key.into()), Expr::val(id)]);
+    Condition::all().add(match direction {
+        Direction::Ascending => columns.gt(position),
+        Direction::Descending => columns.lt(position),
+    })
 }
 
 /// A validated page request.
@@ -89,6 +91,9 @@ pub fn after<C: ColumnTrait>(
 pub struct PageRequest {
     pub limit: u64,
     pub after: Option<Cursor>,
+    /// Whether to count the whole list: a count reads every matching row, so it is only done
+    /// when the client asks for `totalCount`.
+    pub count_total: bool,
 }
 
 impl PageRequest {
@@ -111,7 +116,19 @@ impl PageRequest {
                     .map_err(|_| AppError::bad_input("after", "after is not a cursor of this list"))
             })
             .transpose()?;
-        Ok(PageRequest { limit, after })
+        Ok(PageRequest {
+            limit,
+            after,
+            count_total: true,
+        })
+    }
+
+    /// Counts the whole list only if `wanted`.
+    pub fn counting(self, wanted: bool) -> Self {
+        PageRequest {
+            count_total: wanted,
+            ..self
+        }
     }
 }
 

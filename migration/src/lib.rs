@@ -15,6 +15,7 @@ mod m20261122_000008_create_application_document;
 mod m20261122_000009_create_review;
 mod m20261122_000010_create_decision_and_grant;
 mod m20261122_000011_create_disbursement;
+mod m20261122_000012_add_listing_indexes;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000009_create_review::Migration),
             Box::new(m20261122_000010_create_decision_and_grant::Migration),
             Box::new(m20261122_000011_create_disbursement::Migration),
+            Box::new(m20261122_000012_add_listing_indexes::Migration),
         ]
     }
 }

@@ -17,7 +17,7 @@ use crate::graphql::decision::Decision;
 use crate::graphql::grant::Grant;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::organization::{ApplicantCategory, Organization};
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::review::{ReviewAssignment, score_of};
 use crate::graphql::types::{
     LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
@@ -673,7 +673,7 @@ impl ApplicationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Application>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let filter = filter.unwrap_or_default();
         let parsed = ApplicationFilter {
             call_id: filter

@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::fund::Fund;
 use crate::graphql::organization::ApplicantCategory;
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::types::{
     LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
 };
@@ -587,7 +587,7 @@ impl CallQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Call>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let filter = filter.unwrap_or_default().parse()?;
         let request = request(ctx);
         let rows = service::list(request.app, &request.viewer, &filter, &page).await?;

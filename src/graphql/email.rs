@@ -8,7 +8,7 @@ use entity::email_outbox;
 use crate::domain::email_delivery::EmailStatus as DomainStatus;
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::service::email_outbox as outbox;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -121,7 +121,7 @@ impl EmailQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<EmailMessage>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let statuses: Vec<DomainStatus> = filter
             .and_then(|f| f.statuses)
             .unwrap_or_default()

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput, optional_text};
 use crate::service::fund::{self as service, FundRole, FundSettings};
 
@@ -233,7 +233,7 @@ impl FundQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Fund>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let request = request(ctx);
         let rows = service::list(request.app, &page).await?;
         Ok(connection(rows.map(Fund), &page))

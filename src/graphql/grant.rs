@@ -18,7 +18,7 @@ use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::organization::Organization;
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::types::{MoneyInput, MoneyOutput, optional_text};
 use crate::service::disbursement::{
     self as disbursements, FilingInput, QuotedRate, SentInput, TrancheInput,
@@ -636,7 +636,7 @@ impl GrantQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Grant>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let filter = filter.unwrap_or_default();
         let parsed = GrantFilter {
             fund_id: filter
@@ -705,7 +705,7 @@ impl GrantQuery {
         after: Option<String>,
     ) -> AppResult<Conn<Disbursement>> {
         let fund_id = parse_id(&fund_id, "fundId")?;
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let view = match view {
             DisbursementView::Upcoming => View::Upcoming,
             DisbursementView::Overdue => View::Overdue,

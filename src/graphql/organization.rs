@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput};
 use crate::service::organization::{self as service, Profile, Registration};
 
@@ -371,7 +371,7 @@ impl OrganizationQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Organization>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let request = request(ctx);
         let rows = service::list(request.app, &request.viewer, &page).await?;
         Ok(connection(rows.map(Organization), &page))

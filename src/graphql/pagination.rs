@@ -25,6 +25,11 @@ pub struct ConnectionFields {
 
 pub type Conn<N> = Connection<Cursor, N, ConnectionFields, EmptyFields>;
 
+/// Whether the connection's `totalCount` was asked for: counting reads every matching row.
+pub fn wants_total(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 /// Turns a page into a Relay connection.
 pub fn connection<N: OutputType>(page: Page<N>, request: &PageRequest) -> Conn<N> {
     let mut connection = Connection::with_additional_fields(

@@ -19,7 +19,7 @@ use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::organization::Organization;
-use crate::graphql::pagination::{Conn, PageRequest, connection};
+use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::types::{LocalizedText, MoneyOutput, optional_text};
 use crate::service::call::split_delimited;
 use crate::service::review::{self as service, ReviewInput as ParsedReview};
@@ -469,7 +469,7 @@ impl ReviewQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<ReviewAssignment>> {
-        let page = PageRequest::parse(first, after)?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let statuses: Vec<DomainStatus> = statuses
             .unwrap_or_default()
             .into_iter()

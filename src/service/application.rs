@@ -937,10 +937,14 @@ pub async fn list(
     if filter.sort == ApplicationSort::Submitted {
         condition = condition.add(application::Column::SubmittedAt.is_not_null());
     }
-    let total = application::Entity::find()
-        .filter(condition.clone())
-        .count(&ctx.db)
-        .await?;
+    let total = if page.count_total {
+        application::Entity::find()
+            .filter(condition.clone())
+            .count(&ctx.db)
+            .await?
+    } else {
+        0
+    };
     let mut query = application::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         use application::Column as C;

@@ -705,10 +705,14 @@ pub async fn list(
     if let Some(before) = filter.closes_before {
         condition = condition.add(call::Column::ClosesAt.lt(before));
     }
-    let total = call::Entity::find()
-        .filter(condition.clone())
-        .count(&ctx.db)
-        .await?;
+    let total = if page.count_total {
+        call::Entity::find()
+            .filter(condition.clone())
+            .count(&ctx.db)
+            .await?
+    } else {
+        0
+    };
     let mut query = call::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         query = query.filter(pagination::after(

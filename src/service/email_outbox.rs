@@ -40,7 +40,11 @@ pub async fn list(
     if !statuses.is_empty() {
         filter = filter.add(Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
     }
-    let total = Outbox::find().filter(filter.clone()).count(&ctx.db).await?;
+    let total = if page.count_total {
+        Outbox::find().filter(filter.clone()).count(&ctx.db).await?
+    } else {
+        0
+    };
     let mut query = Outbox::find().filter(filter);
     if let Some(after) = &page.after {
         query = query.filter(pagination::after(

@@ -260,7 +260,11 @@ pub async fn update(
 
 /// Funds, public, ordered by id.
 pub async fn list(ctx: &AppContext, page: &PageRequest) -> AppResult<Page<fund::Model>> {
-    let total = fund::Entity::find().count(&ctx.db).await?;
+    let total = if page.count_total {
+        fund::Entity::find().count(&ctx.db).await?
+    } else {
+        0
+    };
     let mut query = fund::Entity::find();
     if let Some(after) = &page.after {
         query = query.filter(fund::Column::Id.gt(after.id));

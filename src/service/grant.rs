@@ -374,10 +374,14 @@ pub async fn list(
     if !filter.statuses.is_empty() {
         condition = condition.add(grant::Column::Status.is_in(filter.statuses.clone()));
     }
-    let total = grant::Entity::find()
-        .filter(condition.clone())
-        .count(&ctx.db)
-        .await?;
+    let total = if page.count_total {
+        grant::Entity::find()
+            .filter(condition.clone())
+            .count(&ctx.db)
+            .await?
+    } else {
+        0
+    };
     let mut query = grant::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         query = query.filter(pagination::after(

@@ -270,7 +270,11 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<organization::Model>> {
     crate::service::identity::require_admin(ctx, viewer).await?;
-    let total = organization::Entity::find().count(&ctx.db).await?;
+    let total = if page.count_total {
+        organization::Entity::find().count(&ctx.db).await?
+    } else {
+        0
+    };
     let mut query = organization::Entity::find();
     if let Some(after) = &page.after {
         query = query.filter(organization::Column::Id.gt(after.id));

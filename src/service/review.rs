@@ -905,10 +905,14 @@ pub async fn mine(
         condition =
             condition.add(assignment::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
     }
-    let total = assignment::Entity::find()
-        .filter(condition.clone())
-        .count(&ctx.db)
-        .await?;
+    let total = if page.count_total {
+        assignment::Entity::find()
+            .filter(condition.clone())
+            .count(&ctx.db)
+            .await?
+    } else {
+        0
+    };
     let mut query = assignment::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         query = query.filter(pagination::after(

@@ -247,10 +247,14 @@ pub async fn disbursements(
             condition.add(disbursement::Column::Status.eq(DisbursementStatus::Sent.as_str()))
         }
     };
-    let total = disbursement::Entity::find()
-        .filter(condition.clone())
-        .count(&ctx.db)
-        .await?;
+    let total = if page.count_total {
+        disbursement::Entity::find()
+            .filter(condition.clone())
+            .count(&ctx.db)
+            .await?
+    } else {
+        0
+    };
     let mut query = disbursement::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         let due: NaiveDate = after
