@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/documents/{id}", get(download_document))
         .layer(layers)
         .with_state(state)
@@ -94,6 +95,24 @@ fn request_id_of(request: &Request) -> String {
 
 async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Counters in the Prometheus text format: the SQL statements sent since start, transaction
+/// control included. The benchmark reads statements per request from it.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let statements = state
+        .context
+        .statements
+        .load(std::sync::atomic::Ordering::Relaxed);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        format!(
+            "# HELP bridgefund_sql_statements_total SQL statements sent to the database, transaction control included.\n\
+             # TYPE bridgefund_sql_statements_total counter\n\
+             bridgefund_sql_statements_total {statements}\n"
+        ),
+    )
+        .into_response()
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// The server allocates many small, short-lived values per request (rows, GraphQL values, JSON);
+// mimalloc serves them faster than the system allocator and returns memory more readily.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = bridgefund::cli::Cli::parse();

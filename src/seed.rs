@@ -735,7 +735,12 @@ pub async fn seed(
                                     .then_some(decided_at + Duration::days(70)),
                                 failure_reason: None,
                                 cancel_reason: None,
-                                overdue_notified_at: None,
+                                // Past tranches were reported when they fell due; the
+                                // scheduler should not find a backlog of old news.
+                                overdue_notified_at: (!sent
+                                    && (decided_at + Duration::days(60 + 120 * sequence as i64))
+                                        < now)
+                                    .then_some(now),
                                 created_at: decided_at,
                                 updated_at: decided_at,
                             };

@@ -21,6 +21,31 @@ async fn health_answers_while_the_process_lives() {
 }
 
 #[tokio::test]
+async fn metrics_count_the_statements_a_write_sends_with_its_transaction() {
+    let app = TestApp::spawn().await;
+    let read = || async {
+        let text = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("bridgefund_sql_statements_total "))
+            .and_then(|n| n.parse::<u64>().ok())
+            .expect("the statement counter")
+    };
+    let before = read().await;
+    data(&app.register("counted@example.org", "en").await);
+    let after = read().await;
+    // BEGIN and COMMIT are counted with the look-ups and inserts between them.
+    assert!(after >= before + 4, "{before} → {after}");
+}
+
+#[tokio::test]
 async fn readiness_turns_503_when_the_database_goes_away() {
     let app = TestApp::spawn().await;
     let ready = app.http.get(app.url("/ready")).send().await.unwrap();

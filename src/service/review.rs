@@ -973,23 +973,29 @@ pub async fn ranking(ctx: &AppContext, viewer: &Viewer, call_id: Uuid) -> AppRes
             .then(a.submitted_at.cmp(&b.submitted_at))
             .then(a.id.cmp(&b.id))
     });
-    let rows = assignment::Entity::find()
+    // Only what the ranking counts: the reviews themselves (scores, comments) stay unread.
+    let rows: Vec<(Uuid, String, Option<String>)> = assignment::Entity::find()
+        .select_only()
+        .column(assignment::Column::ApplicationId)
+        .column(assignment::Column::Status)
+        .column(assignment::Column::Recommendation)
         .filter(assignment::Column::CallId.eq(call.id))
         .filter(assignment::Column::Status.ne(AssignmentStatus::Recused.as_str()))
+        .into_tuple()
         .all(&ctx.db)
         .await?;
     let mut active: HashMap<Uuid, u32> = HashMap::new();
     let mut recommendations: HashMap<Uuid, HashMap<Recommendation, u32>> = HashMap::new();
-    for row in &rows {
-        *active.entry(row.application_id).or_default() += 1;
-        if status_of(row)? == AssignmentStatus::Submitted
-            && let Some(recommendation) = row
-                .recommendation
+    let submitted = AssignmentStatus::Submitted.as_str();
+    for (application_id, status, recommendation) in &rows {
+        *active.entry(*application_id).or_default() += 1;
+        if status == submitted
+            && let Some(recommendation) = recommendation
                 .as_deref()
                 .and_then(|r| r.parse::<Recommendation>().ok())
         {
             *recommendations
-                .entry(row.application_id)
+                .entry(*application_id)
                 .or_default()
                 .entry(recommendation)
                 .or_default() += 1;
