@@ -281,6 +281,9 @@ def run_all(server, fixtures, password, workdir, args, connections):
             counts.append(server.statements() - before)
         statements = min(counts)
         for c in connections:
+            if len(lines) < 2 * c:
+                notes.append(f"{name} at {c} connections was not measured: the seeded data ran out of fresh inputs (seed a larger scale).")
+                continue
             path = request_file(workdir, "write", lines)
             log(f"{name}: {c} connections ({len(lines)} fresh inputs left)")
             measured = wrk(server.url, path, c, args.write_duration, cycle=False)
@@ -360,6 +363,9 @@ def write_report(args, fixtures, seed_seconds, results, notes, peak, explain):
     lines += goals(results, peak)
     for note in notes:
         lines.append(f"- {note}")
+    analysis = os.path.join(ROOT, "bench", "ANALYSIS.md")
+    if os.path.exists(analysis):
+        lines += ["", open(analysis).read().strip()]
     if explain:
         lines += ["", "## Query plans at this scale (PostgreSQL, `EXPLAIN ANALYZE`)", "", "```", explain.strip(), "```"]
     with open(args.output, "w") as out:
