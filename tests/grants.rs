@@ -930,3 +930,47 @@ async fn plans_racing_a_termination_never_outlive_the_grant() {
     let fund = entity::fund::Entity::find().all(&db).await.unwrap();
     assert_eq!(fund[0].committed_minor, 0);
 }
+
+#[tokio::test]
+async fn a_cancelled_tranche_frees_its_amount_and_cannot_be_sent() {
+    let w = world("CNY", "400000").await;
+    w.ready_to_pay("CNY").await;
+    let ids = w
+        .plan(json!([{ "amount": w.money("400000"), "dueOn": day(30) }]))
+        .await;
+    data(
+        &w.as_(
+            &w.approver,
+            APPROVE,
+            json!({ "id": ids[0], "rate": rate("0.14") }),
+        )
+        .await,
+    );
+    let cancel = "mutation($id: ID!, $k: String) { cancelDisbursement(disbursementId: $id, reason: \"Plan changed\", idempotencyKey: $k) { status cancelReason grant { planned { amount } } } }";
+    let by_grantee = w.as_(&w.applicant, cancel, json!({ "id": ids[0] })).await;
+    assert_eq!(error_code(&by_grantee), Some("FORBIDDEN"));
+    let cancelled = w
+        .as_(&w.planner, cancel, json!({ "id": ids[0], "k": "cancel-1" }))
+        .await;
+    assert_eq!(
+        data(&cancelled)["cancelDisbursement"],
+        json!({ "status": "CANCELLED", "cancelReason": "Plan changed", "grant": { "planned": { "amount": "0.00" } } })
+    );
+    assert_eq!(
+        w.as_(&w.planner, cancel, json!({ "id": ids[0], "k": "cancel-1" }))
+            .await,
+        cancelled,
+        "a retry replays the cancellation"
+    );
+    assert_eq!(
+        error_code(&w.as_(&w.planner, cancel, json!({ "id": ids[0] })).await),
+        Some("INVALID_STATE"),
+        "a cancelled tranche stays cancelled"
+    );
+    let sent = w.as_(&w.planner, SENT, json!({ "id": ids[0], "input": { "bankReference": "R", "sentOn": day(30), "rateToUsd": "0.14", "amountSent": { "amount": "400000", "currency": "CNY" } } })).await;
+    assert_eq!(error_code(&sent), Some("INVALID_STATE"));
+    let again = w
+        .plan(json!([{ "amount": w.money("400000"), "dueOn": day(60) }]))
+        .await;
+    assert_eq!(again.len(), 1, "the whole award can be planned again");
+}

@@ -927,7 +927,6 @@ pub async fn confirm_received(
 
 /// Records that a sent payment came back (managers): it no longer counts as disbursed, and its
 /// amount may be planned again.
-#[tracing::instrument(skip_all)]
 pub async fn mark_failed(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -936,37 +935,19 @@ pub async fn mark_failed(
     reason: String,
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<disbursement::Model> {
-    let user = viewer.user_id()?;
-    let keyed = key(
-        "markDisbursementFailed",
+    take_back(
+        ctx,
+        viewer,
+        actor,
+        id,
+        reason,
         idempotency_key,
-        json!({ "id": id, "reason": reason }),
-    );
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
-        let now = ctx.clock.now();
-        let (row, grant) = managed(txn, user, id).await?;
-        let from = status_of(&row)?;
-        let to = transition(from, DisbursementEvent::MarkFailed).map_err(transition_error)?;
-        advance(
-            txn,
-            id,
-            from,
-            to,
-            now,
-            vec![(disbursement::Column::FailureReason, reason.clone().into())],
-        )
-        .await?;
-        release(txn, &grant, row.amount_minor, true, now).await?;
-        move_fund_disbursed(txn, row.fund_id, -row.amount_minor, now).await?;
-        audit_change(ctx, txn, actor, "disbursement.mark_failed", &row).await?;
-        Ok(id)
-    })
-    .await?;
-    find(&ctx.db, id).await
+        TakeBack::Failed,
+    )
+    .await
 }
 
 /// Cancels a tranche not yet sent (managers); its amount may be planned again.
-#[tracing::instrument(skip_all)]
 pub async fn cancel(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -975,9 +956,54 @@ pub async fn cancel(
     reason: String,
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<disbursement::Model> {
+    take_back(
+        ctx,
+        viewer,
+        actor,
+        id,
+        reason,
+        idempotency_key,
+        TakeBack::Cancelled,
+    )
+    .await
+}
+
+/// The two ways a tranche gives its amount back to the award.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TakeBack {
+    /// Sent, and the money came back: it also leaves the disbursed totals.
+    Failed,
+    /// Not sent yet.
+    Cancelled,
+}
+
+#[tracing::instrument(skip_all, fields(how = ?how))]
+async fn take_back(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    id: Uuid,
+    reason: String,
+    idempotency_key: Option<IdempotencyKey>,
+    how: TakeBack,
+) -> AppResult<disbursement::Model> {
+    let (mutation, event, reason_column, action) = match how {
+        TakeBack::Failed => (
+            "markDisbursementFailed",
+            DisbursementEvent::MarkFailed,
+            disbursement::Column::FailureReason,
+            "disbursement.mark_failed",
+        ),
+        TakeBack::Cancelled => (
+            "cancelDisbursement",
+            DisbursementEvent::Cancel,
+            disbursement::Column::CancelReason,
+            "disbursement.cancel",
+        ),
+    };
     let user = viewer.user_id()?;
     let keyed = key(
-        "cancelDisbursement",
+        mutation,
         idempotency_key,
         json!({ "id": id, "reason": reason }),
     );
@@ -985,18 +1011,22 @@ pub async fn cancel(
         let now = ctx.clock.now();
         let (row, grant) = managed(txn, user, id).await?;
         let from = status_of(&row)?;
-        let to = transition(from, DisbursementEvent::Cancel).map_err(transition_error)?;
+        let to = transition(from, event).map_err(transition_error)?;
         advance(
             txn,
             id,
             from,
             to,
             now,
-            vec![(disbursement::Column::CancelReason, reason.clone().into())],
+            vec![(reason_column, reason.clone().into())],
         )
         .await?;
-        release(txn, &grant, row.amount_minor, false, now).await?;
-        audit_change(ctx, txn, actor, "disbursement.cancel", &row).await?;
+        let was_sent = how == TakeBack::Failed;
+        release(txn, &grant, row.amount_minor, was_sent, now).await?;
+        if was_sent {
+            move_fund_disbursed(txn, row.fund_id, -row.amount_minor, now).await?;
+        }
+        audit_change(ctx, txn, actor, action, &row).await?;
         Ok(id)
     })
     .await?;
