@@ -13,7 +13,8 @@ use sea_orm::{
 };
 
 /// Opens the pool. SQLite gets WAL (readers never block the writer), a busy timeout (writers queue
-/// instead of failing with "database is locked") and enforced foreign keys.
+/// instead of failing with "database is locked") and enforced foreign keys; PostgreSQL sessions
+/// do without parallel query.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -22,6 +23,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
+        // Our statements are small and indexed: starting parallel workers costs more than it
+        // saves (a fund summary took 29 ms with one worker and 4 ms without, at scale 10).
+        .map_sqlx_postgres_opts(|opts| opts.options([("max_parallel_workers_per_gather", "0")]))
         .map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
