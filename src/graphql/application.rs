@@ -126,19 +126,39 @@ pub(crate) async fn application_by_id(
         .ok_or(AppError::NotFound("application"))
 }
 
-/// Whether the viewer manages the application's fund: managers see scores, reviews and the
-/// whole decision.
-pub(crate) async fn viewer_manages(ctx: &Context<'_>, app: &application::Model) -> AppResult<bool> {
+/// Whether the viewer manages the fund: managers see scores, reviews, whole decisions and money.
+pub(crate) async fn viewer_manages_fund(ctx: &Context<'_>, fund_id: uuid::Uuid) -> AppResult<bool> {
     let Some(user) = request(ctx).viewer.optional_user_id() else {
         return Ok(false);
     };
-    let call = call_of(ctx, app).await?;
     Ok(loaders(ctx)
         .managed_funds
         .load_one(user)
         .await?
         .unwrap_or_default()
-        .contains(&call.fund_id))
+        .contains(&fund_id))
+}
+
+/// Whether the viewer belongs to the organisation.
+pub(crate) async fn viewer_belongs_to(
+    ctx: &Context<'_>,
+    organization_id: uuid::Uuid,
+) -> AppResult<bool> {
+    let Some(user) = request(ctx).viewer.optional_user_id() else {
+        return Ok(false);
+    };
+    Ok(loaders(ctx)
+        .memberships
+        .load_one(user)
+        .await?
+        .unwrap_or_default()
+        .contains(&organization_id))
+}
+
+/// Whether the viewer manages the application's fund.
+pub(crate) async fn viewer_manages(ctx: &Context<'_>, app: &application::Model) -> AppResult<bool> {
+    let call = call_of(ctx, app).await?;
+    viewer_manages_fund(ctx, call.fund_id).await
 }
 
 /// Loads what the selected nested fields of a page of applications read, one statement per
@@ -423,16 +443,9 @@ impl Application {
     }
     /// The grant an approval created; for the applicant's members and the fund's managers.
     async fn grant(&self, ctx: &Context<'_>) -> AppResult<Option<Grant>> {
-        let member = match request(ctx).viewer.optional_user_id() {
-            Some(user) => loaders(ctx)
-                .memberships
-                .load_one(user)
-                .await?
-                .unwrap_or_default()
-                .contains(&self.0.organization_id),
-            None => false,
-        };
-        if !member && !viewer_manages(ctx, &self.0).await? {
+        if !viewer_belongs_to(ctx, self.0.organization_id).await?
+            && !viewer_manages(ctx, &self.0).await?
+        {
             return Ok(None);
         }
         Ok(loaders(ctx)

@@ -6,14 +6,15 @@
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject, Upload};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{disbursement, grant};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::domain::decision::GrantEvent;
 use crate::domain::disbursement::{BankDetails as DomainBankDetails, DisbursementStatus as Domain};
 use crate::domain::money::{Currency, ExchangeRate, Money};
 use crate::domain::tracking::BreakdownLine;
 use crate::error::{AppError, AppResult};
-use crate::graphql::application::{Application, application_by_id, loaders};
+use crate::graphql::application::{
+    Application, application_by_id, loaders, viewer_belongs_to, viewer_manages_fund,
+};
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
@@ -40,32 +41,6 @@ fn parse_key(key: Option<String>) -> AppResult<Option<IdempotencyKey>> {
 
 fn parse_rate(rate: &str, field: &str) -> AppResult<ExchangeRate> {
     ExchangeRate::parse(rate).map_err(|e| AppError::bad_input(field, e))
-}
-
-/// Whether the viewer manages the fund (and so sees who did what, filings and the audit trail).
-async fn manages(ctx: &Context<'_>, fund_id: uuid::Uuid) -> AppResult<bool> {
-    let Some(user) = request(ctx).viewer.optional_user_id() else {
-        return Ok(false);
-    };
-    Ok(loaders(ctx)
-        .managed_funds
-        .load_one(user)
-        .await?
-        .unwrap_or_default()
-        .contains(&fund_id))
-}
-
-/// Whether the viewer belongs to the grantee organisation.
-async fn grantee(ctx: &Context<'_>, organization_id: uuid::Uuid) -> AppResult<bool> {
-    let Some(user) = request(ctx).viewer.optional_user_id() else {
-        return Ok(false);
-    };
-    Ok(loaders(ctx)
-        .memberships
-        .load_one(user)
-        .await?
-        .unwrap_or_default()
-        .contains(&organization_id))
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -157,7 +132,9 @@ impl Grant {
     }
     /// Where the grantee is paid; for the grantee's members and the fund's managers only.
     async fn bank_details(&self, ctx: &Context<'_>) -> AppResult<Option<BankDetailsOutput>> {
-        if !manages(ctx, self.0.fund_id).await? && !grantee(ctx, self.0.organization_id).await? {
+        if !viewer_manages_fund(ctx, self.0.fund_id).await?
+            && !viewer_belongs_to(ctx, self.0.organization_id).await?
+        {
             return Ok(None);
         }
         Ok(service::bank_details_of(&self.0)?.map(BankDetailsOutput))
@@ -187,7 +164,7 @@ impl Grant {
     /// Every change to the grant and its tranches, who made it, before and after; for the fund's
     /// managers only.
     async fn audit_trail(&self, ctx: &Context<'_>) -> AppResult<Option<Vec<AuditEntry>>> {
-        if !manages(ctx, self.0.fund_id).await? {
+        if !viewer_manages_fund(ctx, self.0.fund_id).await? {
             return Ok(None);
         }
         Ok(Some(
@@ -319,15 +296,14 @@ impl Disbursement {
             .is_some();
         Ok(disbursements::waiting_on(&self.row, &self.grant, filed)?
             .into_iter()
-            .filter_map(|wait| match wait {
-                "CONDITION" => Some(Waiting::Condition),
-                "APPROVAL" => Some(Waiting::Approval),
-                "ACCEPTANCE" => Some(Waiting::Acceptance),
-                "BANK_DETAILS" => Some(Waiting::BankDetails),
-                "FILING" => Some(Waiting::Filing),
-                "SENDING" => Some(Waiting::Sending),
-                "CONFIRMATION" => Some(Waiting::Confirmation),
-                _ => None,
+            .map(|wait| match wait {
+                disbursements::Waiting::Condition => Waiting::Condition,
+                disbursements::Waiting::Approval => Waiting::Approval,
+                disbursements::Waiting::Acceptance => Waiting::Acceptance,
+                disbursements::Waiting::BankDetails => Waiting::BankDetails,
+                disbursements::Waiting::Filing => Waiting::Filing,
+                disbursements::Waiting::Sending => Waiting::Sending,
+                disbursements::Waiting::Confirmation => Waiting::Confirmation,
             })
             .collect())
     }
@@ -351,7 +327,7 @@ impl Disbursement {
     }
     /// The filing, for the fund's managers.
     async fn filing(&self, ctx: &Context<'_>) -> AppResult<Option<RemittanceFiling>> {
-        if !manages(ctx, self.row.fund_id).await? {
+        if !viewer_manages_fund(ctx, self.row.fund_id).await? {
             return Ok(None);
         }
         Ok(loaders(ctx)
@@ -415,7 +391,7 @@ impl Disbursement {
 impl Disbursement {
     async fn person(&self, ctx: &Context<'_>, id: Option<uuid::Uuid>) -> AppResult<Option<User>> {
         let Some(id) = id else { return Ok(None) };
-        if !manages(ctx, self.row.fund_id).await? {
+        if !viewer_manages_fund(ctx, self.row.fund_id).await? {
             return Ok(None);
         }
         Ok(loaders(ctx).users.load_one(id).await?.map(User))
@@ -609,7 +585,11 @@ async fn disbursement_output(
     ctx: &Context<'_>,
     row: disbursement::Model,
 ) -> AppResult<Disbursement> {
-    let grant = crate::service::grant::find(&request(ctx).app.db, row.grant_id).await?;
+    let grant = loaders(ctx)
+        .grants_by_id
+        .load_one(row.grant_id)
+        .await?
+        .ok_or(AppError::NotFound("grant"))?;
     Ok(Disbursement { row, grant })
 }
 
@@ -717,15 +697,14 @@ impl GrantQuery {
         let request = request(ctx);
         let rows =
             tracking::disbursements(request.app, &request.viewer, fund_id, view, &page).await?;
-        let grants = entity::grant::Entity::find()
-            .filter(entity::grant::Column::Id.is_in(rows.items.iter().map(|(_, row)| row.grant_id)))
-            .all(&request.app.db)
+        let grants = loaders(ctx)
+            .grants_by_id
+            .load_many(rows.items.iter().map(|(_, row)| row.grant_id))
             .await?;
         let mut items = Vec::with_capacity(rows.items.len());
         for (cursor, row) in rows.items {
             let grant = grants
-                .iter()
-                .find(|g| g.id == row.grant_id)
+                .get(&row.grant_id)
                 .cloned()
                 .ok_or(AppError::NotFound("grant"))?;
             items.push((cursor, Disbursement { row, grant }));

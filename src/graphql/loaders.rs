@@ -22,6 +22,7 @@ pub struct Loaders {
     pub registrations: Cached<RegistrationsLoader>,
     pub organizations: Cached<ByIdLoader<organization::Entity>>,
     pub applications: Cached<ByIdLoader<application::Entity>>,
+    pub grants_by_id: Cached<ByIdLoader<grant::Entity>>,
     pub calls: Cached<ByIdLoader<call::Entity>>,
     pub funds: Cached<ByIdLoader<fund::Entity>>,
     pub partners: Cached<PartnersLoader>,
@@ -72,6 +73,11 @@ impl Loaders {
                 HashMapCache::default(),
             ),
             applications: DataLoader::with_cache(
+                ByIdLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            grants_by_id: DataLoader::with_cache(
                 ByIdLoader::new(db.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
@@ -230,6 +236,12 @@ impl HasId for organization::Model {
 }
 
 impl HasId for application::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl HasId for grant::Model {
     fn row_id(&self) -> Uuid {
         self.id
     }

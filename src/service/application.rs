@@ -34,7 +34,9 @@ use crate::error::{AppError, AppResult};
 use crate::notify::EmailKind;
 use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
 use crate::service::audit::{self, AuditActor, AuditTarget};
-use crate::service::call::{delimited, rules_of, split_delimited, status_of as call_status};
+use crate::service::call::{
+    delimited, find as find_call, rules_of, split_delimited, status_of as call_status,
+};
 use crate::service::fund::{find as find_fund, is_manager};
 use crate::service::identity::global_roles;
 use crate::service::notification::{email_users, pick};
@@ -94,18 +96,11 @@ pub fn status_of(app: &application::Model) -> AppResult<ApplicationStatus> {
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
 }
 
-async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<application::Model> {
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<application::Model> {
     application::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound("application"))
-}
-
-async fn find_call(db: &impl ConnectionTrait, id: Uuid) -> AppResult<call::Model> {
-    call::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("call"))
 }
 
 async fn is_admin(db: &impl ConnectionTrait, user: Uuid) -> AppResult<bool> {

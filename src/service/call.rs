@@ -135,7 +135,7 @@ fn snapshot(call: &call::Model) -> serde_json::Value {
     })
 }
 
-async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<call::Model> {
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<call::Model> {
     call::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -21,8 +21,9 @@ use crate::domain::decision::{DecisionOutcome, DecisionRequest, check_decision, 
 use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult};
 use crate::notify::EmailKind;
-use crate::service::application::{members_of, status_of};
+use crate::service::application::{find as find_application, members_of, status_of};
 use crate::service::audit::{self, AuditActor, AuditTarget};
+use crate::service::call::find as find_call;
 use crate::service::call::status_of as call_status;
 use crate::service::fund::is_manager;
 use crate::service::idempotency::{self, IdempotencyKey, Keyed};
@@ -77,10 +78,7 @@ async fn add_committed(
         .exec(db)
         .await?;
     if committed.rows_affected != 1 {
-        let current = call::Entity::find_by_id(call.id)
-            .one(db)
-            .await?
-            .ok_or(AppError::NotFound("call"))?;
+        let current = find_call(db, call.id).await?;
         let remaining = Money::new(
             std::cmp::max(current.budget_minor - current.committed_minor, 0),
             currency,
@@ -138,10 +136,7 @@ pub async fn decide(
         decide_in(ctx, txn, user, actor, application_id, &input).await
     })
     .await?;
-    application::Entity::find_by_id(id)
-        .one(&ctx.db)
-        .await?
-        .ok_or(AppError::NotFound("application"))
+    find_application(&ctx.db, id).await
 }
 
 async fn decide_in(
@@ -153,14 +148,8 @@ async fn decide_in(
     input: &DecisionInput,
 ) -> AppResult<Uuid> {
     let now = ctx.clock.now();
-    let app = application::Entity::find_by_id(application_id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("application"))?;
-    let call = call::Entity::find_by_id(app.call_id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound("call"))?;
+    let app = find_application(txn, application_id).await?;
+    let call = find_call(txn, app.call_id).await?;
     if !is_manager(txn, call.fund_id, user).await? {
         return Err(crate::service::review::refuse(txn, user, &app, "decide applications").await);
     }
@@ -412,10 +401,7 @@ pub async fn mark_call_decided(
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
     let txn = ctx.begin_write().await?;
-    let call = call::Entity::find_by_id(call_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("call"))?;
+    let call = find_call(&txn, call_id).await?;
     if !is_manager(&txn, call.fund_id, user).await? {
         return Err(AppError::Forbidden(
             "only managers of this fund may do this".into(),
@@ -429,10 +415,7 @@ pub async fn mark_call_decided(
             "some applications still wait for a decision".into(),
         ));
     }
-    let call = call::Entity::find_by_id(call_id)
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("call"))?;
+    let call = find_call(&txn, call_id).await?;
     txn.commit().await?;
     Ok(call)
 }

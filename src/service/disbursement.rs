@@ -1078,33 +1078,45 @@ pub async fn of_grant(
         .await?)
 }
 
+/// Someone a tranche waits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waiting {
+    Condition,
+    Approval,
+    Acceptance,
+    BankDetails,
+    Filing,
+    Sending,
+    Confirmation,
+}
+
 /// What a tranche waits on before it can move on, in the order they must be cleared.
 pub fn waiting_on(
     row: &disbursement::Model,
     grant: &grant::Model,
     has_filing: bool,
-) -> AppResult<Vec<&'static str>> {
+) -> AppResult<Vec<Waiting>> {
     let mut waits = Vec::new();
     match status_of(row)? {
         DisbursementStatus::Planned => {
             if row.condition.is_some() && row.condition_met_at.is_none() {
-                waits.push("CONDITION");
+                waits.push(Waiting::Condition);
             }
-            waits.push("APPROVAL");
+            waits.push(Waiting::Approval);
         }
         DisbursementStatus::Approved => {
             if grant.accepted_at.is_none() {
-                waits.push("ACCEPTANCE");
+                waits.push(Waiting::Acceptance);
             }
             if grant.bank_details_status.as_deref() != Some(BANK_DETAILS_APPROVED) {
-                waits.push("BANK_DETAILS");
+                waits.push(Waiting::BankDetails);
             }
             if row.filing_required && !has_filing {
-                waits.push("FILING");
+                waits.push(Waiting::Filing);
             }
-            waits.push("SENDING");
+            waits.push(Waiting::Sending);
         }
-        DisbursementStatus::Sent => waits.push("CONFIRMATION"),
+        DisbursementStatus::Sent => waits.push(Waiting::Confirmation),
         _ => {}
     }
     Ok(waits)

@@ -56,7 +56,7 @@ pub struct Keyed {
 
 /// What claiming a key found.
 #[derive(Debug)]
-pub enum Claim {
+enum Claim {
     /// No key, or a new one: run the request in this transaction.
     Run(Option<Uuid>),
     /// The key was used before with the same arguments: answer this again.
@@ -100,7 +100,7 @@ fn replay(outcome: &serde_json::Value) -> AppResult<AppResult<Uuid>> {
 }
 
 /// Claims `keyed` for `user` in `txn`, the request's transaction. Call first thing.
-pub async fn claim(
+async fn claim(
     ctx: &AppContext,
     txn: &DatabaseTransaction,
     user: Uuid,

@@ -30,9 +30,10 @@ use crate::domain::review::{
 use crate::error::{AppError, AppResult, unique_violation};
 use crate::notify::EmailKind;
 use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
+use crate::service::application::find as find_application;
 use crate::service::application::status_of as application_status;
 use crate::service::audit::{self, AuditActor, AuditTarget};
-use crate::service::call::rubric_of;
+use crate::service::call::{find as find_call, rubric_of};
 use crate::service::fund::{FundRole, is_manager, people};
 use crate::service::notification::{email_users, pick};
 
@@ -88,20 +89,6 @@ fn review_error(error: ReviewError) -> AppError {
 
 fn transition_error(error: impl std::fmt::Display) -> AppError {
     AppError::InvalidState(error.to_string())
-}
-
-async fn find_application(db: &impl ConnectionTrait, id: Uuid) -> AppResult<application::Model> {
-    application::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("application"))
-}
-
-async fn find_call(db: &impl ConnectionTrait, id: Uuid) -> AppResult<call::Model> {
-    call::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("call"))
 }
 
 async fn find_assignment(db: &impl ConnectionTrait, id: Uuid) -> AppResult<assignment::Model> {
