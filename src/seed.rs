@@ -122,6 +122,8 @@ struct Rows {
     organizations: Vec<organization::Model>,
     members: Vec<organization_member::Model>,
     applications: Vec<application::Model>,
+    /// What each submitted application looked like when submitted, as submission freezes it.
+    snapshots: Vec<(Uuid, serde_json::Value)>,
     partners: Vec<application_partner::Model>,
     budget_lines: Vec<application_budget_line::Model>,
     assignments: Vec<review_assignment::Model>,
@@ -150,6 +152,66 @@ where
     Ok(())
 }
 
+/// Writes the submitted versions, a batch per statement (`CASE id WHEN … THEN …`): the
+/// snapshot has its own model, so it is not part of the application rows inserted above.
+async fn store_snapshots(
+    db: &DatabaseConnection,
+    snapshots: &[(Uuid, serde_json::Value)],
+) -> anyhow::Result<()> {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    for chunk in snapshots.chunks(BATCH / 4) {
+        let mut case = CaseStatement::new();
+        for (id, snapshot) in chunk {
+            case = case.case(
+                entity::application_snapshot::Column::Id.eq(*id),
+                Expr::val(snapshot.clone()),
+            );
+        }
+        entity::application_snapshot::Entity::update_many()
+            .col_expr(entity::application_snapshot::Column::Snapshot, case.into())
+            .filter(entity::application_snapshot::Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await
+            .context("could not store the submitted versions")?;
+    }
+    Ok(())
+}
+
+/// The submitted version of a seeded application, shaped as submission writes it, with the
+/// partners and budget lines just generated for it.
+fn snapshot_of(app: &application::Model, rows: &Rows) -> serde_json::Value {
+    let partners: Vec<_> = rows
+        .partners
+        .iter()
+        .rev()
+        .take_while(|p| p.application_id == app.id)
+        .map(|p| json!({ "organizationId": p.organization_id, "budgetShareMinor": p.budget_share_minor }))
+        .collect();
+    let lines: Vec<_> = rows
+        .budget_lines
+        .iter()
+        .rev()
+        .take_while(|l| l.application_id == app.id)
+        .map(|l| json!({ "category": l.category, "description": l.description, "amountMinor": l.amount_minor }))
+        .collect();
+    json!({
+        "content": {
+            "titleEn": app.title_en, "titleZh": app.title_zh,
+            "summaryEn": app.summary_en, "summaryZh": app.summary_zh,
+            "descriptionEn": app.description_en, "descriptionZh": app.description_zh,
+            "hostCountries": app.host_countries.trim_matches(',').split(',').collect::<Vec<_>>(),
+            "sdgGoals": app.sdg_goals.trim_matches(',').split(',').collect::<Vec<_>>(),
+            "requestedMinor": app.requested_minor,
+            "durationMonths": app.duration_months, "plannedStart": app.planned_start,
+        },
+        "organization": { "id": app.organization_id, "category": app.applicant_category },
+        "partners": partners,
+        "budgetLines": lines,
+        "documents": [],
+    })
+}
+
 impl Rows {
     async fn flush(&mut self, db: &DatabaseConnection) -> anyhow::Result<()> {
         insert_all::<user_account::Entity>(db, &std::mem::take(&mut self.users)).await?;
@@ -161,6 +223,7 @@ impl Rows {
         insert_all::<organization::Entity>(db, &std::mem::take(&mut self.organizations)).await?;
         insert_all::<organization_member::Entity>(db, &std::mem::take(&mut self.members)).await?;
         insert_all::<application::Entity>(db, &std::mem::take(&mut self.applications)).await?;
+        store_snapshots(db, &std::mem::take(&mut self.snapshots)).await?;
         insert_all::<application_partner::Entity>(db, &std::mem::take(&mut self.partners)).await?;
         insert_all::<application_budget_line::Entity>(db, &std::mem::take(&mut self.budget_lines))
             .await?;
@@ -509,6 +572,7 @@ pub async fn seed(
                 let mut app = application::Model {
                     id: Uuid::now_v7(),
                     call_id,
+                    fund_id,
                     organization_id: org_id,
                     applicant_category: categories.get(&org_id).cloned().unwrap_or_default(),
                     reference: format!("BF-SEED-{reference:07}"),
@@ -525,7 +589,6 @@ pub async fn seed(
                     planned_start: Some((closes_at + Duration::days(60)).date_naive()),
                     status: "DRAFT".into(),
                     submitted_at,
-                    snapshot: None,
                     reminder_sent_at: None,
                     review_count: 0,
                     score_bp: None,
@@ -781,6 +844,7 @@ pub async fn seed(
                         fund_disbursed += disbursed;
                     }
                 }
+                rows.snapshots.push((app.id, snapshot_of(&app, &rows)));
                 rows.applications.push(app);
                 counts.applications += 1;
             }

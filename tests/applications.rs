@@ -542,6 +542,129 @@ async fn managers_list_submitted_applications_with_filters_and_order() {
     }
 }
 
+/// A manager of two funds who is also a member of an applicant organisation: their listing merges
+/// one index range per fund and per organisation, so it must show each application once, in
+/// order across the ranges, with their own drafts but nobody else's, whatever the page size.
+#[tokio::test]
+async fn a_listing_over_several_funds_and_an_own_organisation_shows_each_application_once() {
+    let w = world().await;
+    let admin = w.app.admin().await;
+    let second = w
+        .app
+        .graphql_as(Some(&admin.access), "mutation($input: FundInput!) { createFund(input: $input) { id } }",
+            json!({ "input": { "nameEn": "Second Fund", "budget": { "amount": "10000000", "currency": "CNY" }, "managerIds": [w.manager.id] } }))
+        .await;
+    let second = data(&second)["createFund"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other_call = open_call(&w.app, &w.manager, &second, &[]).await;
+    let own_org = org(&w.app, &w.manager, json!({ "nameEn": "Manager's Own NGO", "organizationType": 60, "country": "CN", "registryIdentifier": "CN-USCI-51100000677354687P", "registeredOn": "2012-05-01" })).await;
+
+    let mut solo = draft(&w.partner);
+    solo["partners"] = json!([]);
+    let create_as = |session: &Session, call: &str, org: &str| {
+        let body = json!({ "call": call, "org": org, "input": solo.clone() });
+        let token = session.access.clone();
+        let app = &w.app;
+        async move {
+            let response = app.graphql_as(Some(&token), CREATE, body).await;
+            app.clock.advance(chrono::Duration::minutes(1));
+            data(&response)["createApplication"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let submit_as = |session: &Session, id: &str| {
+        let token = session.access.clone();
+        let body = json!({ "id": id });
+        let app = &w.app;
+        async move {
+            data(&app.graphql_as(Some(&token), SUBMIT, body).await);
+        }
+    };
+    let mut expected = Vec::new();
+    // Submitted to both funds by another organisation: listed through each fund.
+    for call in [&w.call, &other_call, &w.call, &other_call] {
+        let id = create_as(&w.applicant, call, &w.ngo).await;
+        submit_as(&w.applicant, &id).await;
+        expected.push(id);
+    }
+    // Another organisation's draft: never listed.
+    let hidden = create_as(&w.applicant, &other_call, &w.ngo).await;
+    // The manager's own organisation: its draft is listed; its submitted application is in a
+    // managed fund too, and must still be listed once.
+    expected.push(create_as(&w.manager, &w.call, &own_org).await);
+    let own_submitted = create_as(&w.manager, &other_call, &own_org).await;
+    submit_as(&w.manager, &own_submitted).await;
+    expected.push(own_submitted);
+
+    let paged = "query($after: String, $first: Int) { applications(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }";
+    for first in [1, 2, 3, 100] {
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let response = w
+                .app
+                .graphql_as(
+                    Some(&w.manager.access),
+                    paged,
+                    json!({ "after": after, "first": first }),
+                )
+                .await;
+            let page = &data(&response)["applications"];
+            assert_eq!(page["totalCount"], expected.len(), "page size {first}");
+            for edge in page["edges"].as_array().unwrap() {
+                seen.push(edge["node"]["id"].as_str().unwrap().to_owned());
+            }
+            if page["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        // Newest first, across funds and the organisation alike.
+        let newest_first: Vec<String> = expected.iter().rev().cloned().collect();
+        assert_eq!(seen, newest_first, "page size {first}");
+        assert!(!seen.contains(&hidden));
+    }
+    // One call of a managed fund: its submitted applications, the manager's own one once.
+    let in_call = "query($call: ID!) { applications(filter: { callId: $call }, first: 100) { edges { node { id } } } }";
+    let response = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            in_call,
+            json!({ "call": other_call }),
+        )
+        .await;
+    let ids: Vec<&str> = data(&response)["applications"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [&expected[5], &expected[3], &expected[1]]);
+    // A call of a fund they do not manage: only their own organisation's applications.
+    let outsider = w.app.user("outsider@example.org").await;
+    let outsider_org = org(&w.app, &outsider, json!({ "nameEn": "Outsider NGO", "organizationType": 60, "country": "CN", "registryIdentifier": "CN-USCI-52310000874526855Q", "registeredOn": "2015-03-01" })).await;
+    let outsider_app = create_as(&outsider, &w.call, &outsider_org).await;
+    let response = w
+        .app
+        .graphql_as(Some(&outsider.access), in_call, json!({ "call": w.call }))
+        .await;
+    assert_eq!(
+        data(&response)["applications"]["edges"],
+        json!([{ "node": { "id": outsider_app } }])
+    );
+    // The applicant still sees their organisation's applications, draft included, and nothing else.
+    let response = w
+        .app
+        .graphql_as(Some(&w.applicant.access), paged, json!({ "first": 100 }))
+        .await;
+    assert_eq!(data(&response)["applications"]["totalCount"], 5);
+}
+
 /// A page of applications with their organisation, partners, call and budget costs the same
 /// number of SQL statements whatever its size: nested fields go through DataLoaders.
 #[tokio::test]

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub call_id: Uuid,
+    /// The call's fund, kept here so a manager's listing reads one index range per fund.
+    pub fund_id: Uuid,
     pub organization_id: Uuid,
     /// The applicant's derived category when the application was last saved, for filtering.
     pub applicant_category: String,
@@ -28,8 +30,6 @@ pub struct Model {
     pub planned_start: Option<Date>,
     pub status: String,
     pub submitted_at: Option<DateTimeUtc>,
-    /// What was submitted, frozen: content, organisation, partners, budget lines, documents.
-    pub snapshot: Option<Json>,
     pub reminder_sent_at: Option<DateTimeUtc>,
     /// Submitted reviews so far.
     pub review_count: i32,

@@ -6,6 +6,7 @@ pub mod application_budget_line;
 pub mod application_decision;
 pub mod application_document;
 pub mod application_partner;
+pub mod application_snapshot;
 pub mod audit_event;
 pub mod call;
 pub mod disbursement;

@@ -16,6 +16,7 @@ mod m20261122_000009_create_review;
 mod m20261122_000010_create_decision_and_grant;
 mod m20261122_000011_create_disbursement;
 mod m20261122_000012_add_listing_indexes;
+mod m20261122_000013_add_application_fund;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000010_create_decision_and_grant::Migration),
             Box::new(m20261122_000011_create_disbursement::Migration),
             Box::new(m20261122_000012_add_listing_indexes::Migration),
+            Box::new(m20261122_000013_add_application_fund::Migration),
         ]
     }
 }

@@ -337,8 +337,16 @@ impl Application {
     }
     /// Exactly what was submitted (content, organisation, partners, budget lines, documents),
     /// whatever changed afterwards; none for a draft.
-    async fn submitted_version(&self) -> Option<Json<serde_json::Value>> {
-        self.0.snapshot.clone().map(Json)
+    async fn submitted_version(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Option<Json<serde_json::Value>>> {
+        Ok(loaders(ctx)
+            .snapshots
+            .load_one(self.0.id)
+            .await?
+            .and_then(|row| row.snapshot)
+            .map(Json))
     }
     async fn partners(&self, ctx: &Context<'_>) -> AppResult<Vec<ApplicationPartner>> {
         let currency = currency_of(ctx, &self.0).await?;

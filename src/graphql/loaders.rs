@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     application, application_budget_line, application_decision, application_document,
-    application_partner, call, fund, grant, host_country_registration, organization,
-    organization_member, review_assignment, user_account,
+    application_partner, application_snapshot, call, fund, grant, host_country_registration,
+    organization, organization_member, review_assignment, user_account,
 };
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -23,6 +23,8 @@ pub struct Loaders {
     pub organizations: Cached<ByIdLoader<organization::Entity>>,
     pub applications: Cached<ByIdLoader<application::Entity>>,
     pub grants_by_id: Cached<ByIdLoader<grant::Entity>>,
+    /// What applications looked like when submitted; read only when asked for.
+    pub snapshots: Cached<ByIdLoader<application_snapshot::Entity>>,
     pub calls: Cached<ByIdLoader<call::Entity>>,
     pub funds: Cached<ByIdLoader<fund::Entity>>,
     pub partners: Cached<PartnersLoader>,
@@ -73,6 +75,11 @@ impl Loaders {
                 HashMapCache::default(),
             ),
             applications: DataLoader::with_cache(
+                ByIdLoader::new(db.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            snapshots: DataLoader::with_cache(
                 ByIdLoader::new(db.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
@@ -236,6 +243,12 @@ impl HasId for organization::Model {
 }
 
 impl HasId for application::Model {
+    fn row_id(&self) -> Uuid {
+        self.id
+    }
+}
+
+impl HasId for application_snapshot::Model {
     fn row_id(&self) -> Uuid {
         self.id
     }

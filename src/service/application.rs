@@ -8,10 +8,11 @@ use entity::{
     application, application_budget_line as budget_line, application_partner as partner, call,
     organization, organization_member,
 };
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, Order, Query, UnionType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -380,6 +381,7 @@ pub async fn create(
     let app = application::ActiveModel {
         id: Set(Uuid::now_v7()),
         call_id: Set(call.id),
+        fund_id: Set(call.fund_id),
         organization_id: Set(org.id),
         applicant_category: Set(category_of(&org).as_str().to_owned()),
         reference: Set(format!("BF-{}-{number:04}", now.format("%Y"))),
@@ -402,7 +404,6 @@ pub async fn create(
         planned_start: Set(content.planned_start),
         status: Set(ApplicationStatus::Draft.as_str().to_owned()),
         submitted_at: Set(None),
-        snapshot: Set(None),
         reminder_sent_at: Set(None),
         review_count: Set(0),
         score_bp: Set(None),
@@ -703,7 +704,10 @@ pub async fn submit(
     let updated = application::Entity::update_many()
         .col_expr(application::Column::Status, Expr::value(to.as_str()))
         .col_expr(application::Column::SubmittedAt, Expr::value(now))
-        .col_expr(application::Column::Snapshot, Expr::value(snapshot))
+        .col_expr(
+            entity::application_snapshot::Column::Snapshot,
+            Expr::value(snapshot),
+        )
         .col_expr(
             application::Column::ApplicantCategory,
             Expr::value(category_of(&org).as_str()),
@@ -869,48 +873,8 @@ pub async fn list(
     page: &PageRequest,
 ) -> AppResult<Page<application::Model>> {
     let user = viewer.user_id()?;
-    // The viewer's reach is written as subqueries, so the listing costs no look-ups first.
-    let not_draft = application::Column::Status.ne(ApplicationStatus::Draft.as_str());
-    let scope = Condition::any()
-        .add(
-            application::Column::OrganizationId.in_subquery(
-                Query::select()
-                    .column(organization_member::Column::OrganizationId)
-                    .from(organization_member::Entity)
-                    .and_where(organization_member::Column::UserId.eq(user))
-                    .to_owned(),
-            ),
-        )
-        .add(
-            Condition::all().add(not_draft.clone()).add(
-                application::Column::CallId.in_subquery(
-                    Query::select()
-                        .column(call::Column::Id)
-                        .from(call::Entity)
-                        .and_where(
-                            call::Column::FundId.in_subquery(
-                                Query::select()
-                                    .column(entity::fund_manager::Column::FundId)
-                                    .from(entity::fund_manager::Entity)
-                                    .and_where(entity::fund_manager::Column::UserId.eq(user))
-                                    .to_owned(),
-                            ),
-                        )
-                        .to_owned(),
-                ),
-            ),
-        )
-        .add(
-            Condition::all().add(not_draft).add(Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(entity::user_role::Entity)
-                    .and_where(entity::user_role::Column::UserId.eq(user))
-                    .and_where(entity::user_role::Column::Role.eq(GlobalRole::Admin.as_str()))
-                    .to_owned(),
-            )),
-        );
-    let mut condition = Condition::all().add(scope);
+    let reach = reach_of(&ctx.db, user, filter.call_id).await?;
+    let mut condition = Condition::all();
     if let Some(call) = filter.call_id {
         condition = condition.add(application::Column::CallId.eq(call));
     }
@@ -932,18 +896,25 @@ pub async fn list(
     if filter.sort == ApplicationSort::Submitted {
         condition = condition.add(application::Column::SubmittedAt.is_not_null());
     }
+    let branches = reach.branches();
+    if branches.is_empty() {
+        return Ok(Page::from_rows(Vec::new(), page, 0));
+    }
     let total = if page.count_total {
+        let scope = branches
+            .iter()
+            .fold(Condition::any(), |any, branch| any.add(branch.clone()));
         application::Entity::find()
             .filter(condition.clone())
+            .filter(scope)
             .count(&ctx.db)
             .await?
     } else {
         0
     };
-    let mut query = application::Entity::find().filter(condition);
     if let Some(after) = &page.after {
         use application::Column as C;
-        let condition = match filter.sort {
+        condition = condition.add(match filter.sort {
             ApplicationSort::Created => pagination::after(
                 C::CreatedAt,
                 C::Id,
@@ -965,10 +936,10 @@ pub async fn list(
                 after.id,
                 Direction::Descending,
             ),
-        };
-        query = query.filter(condition);
+        });
     }
-    query = match filter.sort {
+    let limit = page.limit + 1;
+    let ordered = |query: sea_orm::Select<application::Entity>| match filter.sort {
         ApplicationSort::Created => query
             .order_by_desc(application::Column::CreatedAt)
             .order_by_desc(application::Column::Id),
@@ -979,14 +950,188 @@ pub async fn list(
             .order_by_desc(application::Column::RequestedMinor)
             .order_by_desc(application::Column::Id),
     };
-    let rows = query
-        .limit(page.limit + 1)
-        .all(&ctx.db)
-        .await?
+    // One page per branch, each read from its own index range in order; the outer query merges
+    // them. The branches are disjoint, so nothing is counted twice.
+    let mut pages = branches.into_iter().map(|branch| {
+        ordered(
+            application::Entity::find()
+                .filter(condition.clone())
+                .filter(branch),
+        )
+        .limit(limit)
+        .into_query()
+    });
+    let rows = match (pages.next(), pages.len()) {
+        (Some(only), 0) => {
+            application::Entity::find()
+                .from_raw_sql(ctx.db.get_database_backend().build(&only))
+                .all(&ctx.db)
+                .await?
+        }
+        (Some(first), _) => {
+            let mut merged = Query::select()
+                .column(Asterisk)
+                .from_subquery(first, Alias::new("branch_0"))
+                .to_owned();
+            for (index, next) in pages.enumerate() {
+                merged.union(
+                    UnionType::All,
+                    Query::select()
+                        .column(Asterisk)
+                        .from_subquery(next, Alias::new(format!("branch_{}", index + 1)))
+                        .to_owned(),
+                );
+            }
+            let mut outer = Query::select()
+                .column(Asterisk)
+                .from_subquery(merged, Alias::new("scoped"))
+                .to_owned();
+            let (key, direction) = match filter.sort {
+                ApplicationSort::Created => (application::Column::CreatedAt, Order::Desc),
+                ApplicationSort::Submitted => (application::Column::SubmittedAt, Order::Asc),
+                ApplicationSort::RequestedAmount => {
+                    (application::Column::RequestedMinor, Order::Desc)
+                }
+            };
+            outer
+                .order_by(key, direction.clone())
+                .order_by(application::Column::Id, direction)
+                .limit(limit);
+            application::Entity::find()
+                .from_raw_sql(ctx.db.get_database_backend().build(&outer))
+                .all(&ctx.db)
+                .await?
+        }
+        (None, _) => Vec::new(),
+    };
+    let rows = rows
         .into_iter()
         .map(|a| (cursor_of(&a, filter.sort), a))
         .collect();
     Ok(Page::from_rows(rows, page, total))
+}
+
+/// What a user may list: applications of the organisations they belong to (drafts included),
+/// submitted applications of the funds they manage, and as an admin every submitted one.
+#[derive(Debug, Default)]
+struct Reach {
+    admin: bool,
+    funds: Vec<Uuid>,
+    organizations: Vec<Uuid>,
+    /// When the listing is of one call: that call's fund.
+    call_fund: Option<Uuid>,
+}
+
+impl Reach {
+    /// The reach as disjoint conditions, each served by one index: per managed fund
+    /// (`fund_id`, sort key) and per organisation (`organization_id`, sort key). An admin's reach
+    /// is nearly the whole table, read in order from the sort key's own index.
+    fn branches(&self) -> Vec<Condition> {
+        let not_draft = || application::Column::Status.ne(ApplicationStatus::Draft.as_str());
+        if self.admin {
+            let mut scope = Condition::any().add(not_draft());
+            if !self.organizations.is_empty() {
+                scope = scope.add(
+                    application::Column::OrganizationId.is_in(self.organizations.iter().copied()),
+                );
+            }
+            return vec![scope];
+        }
+        let mut branches: Vec<Condition> = match self.call_fund {
+            // Listing one call: the call's own index serves it, and only its fund can match.
+            Some(fund) if self.funds.contains(&fund) => vec![Condition::all().add(not_draft())],
+            Some(_) => Vec::new(),
+            None => self
+                .funds
+                .iter()
+                .map(|fund| {
+                    Condition::all()
+                        .add(application::Column::FundId.eq(*fund))
+                        .add(not_draft())
+                })
+                .collect(),
+        };
+        for organization in &self.organizations {
+            let mut own =
+                Condition::all().add(application::Column::OrganizationId.eq(*organization));
+            if !self.funds.is_empty() {
+                // What a managed fund's branch already lists is left out here.
+                own = own.add(
+                    Condition::any()
+                        .add(application::Column::Status.eq(ApplicationStatus::Draft.as_str()))
+                        .add(application::Column::FundId.is_not_in(self.funds.iter().copied())),
+                );
+            }
+            branches.push(own);
+        }
+        branches
+    }
+}
+
+/// The viewer's memberships, managed funds and admin role, and the fund of the call listed if
+/// any, in one statement.
+async fn reach_of(db: &impl ConnectionTrait, user: Uuid, call: Option<Uuid>) -> AppResult<Reach> {
+    #[derive(Debug, FromQueryResult)]
+    struct Row {
+        kind: String,
+        target: Uuid,
+    }
+    let organizations = Query::select()
+        .expr_as(Expr::val("ORGANIZATION"), Alias::new("kind"))
+        .expr_as(
+            Expr::col(organization_member::Column::OrganizationId),
+            Alias::new("target"),
+        )
+        .from(organization_member::Entity)
+        .and_where(organization_member::Column::UserId.eq(user))
+        .to_owned();
+    let funds = Query::select()
+        .expr_as(Expr::val("FUND"), Alias::new("kind"))
+        .expr_as(
+            Expr::col(entity::fund_manager::Column::FundId),
+            Alias::new("target"),
+        )
+        .from(entity::fund_manager::Entity)
+        .and_where(entity::fund_manager::Column::UserId.eq(user))
+        .to_owned();
+    let admin = Query::select()
+        .expr_as(Expr::val("ADMIN"), Alias::new("kind"))
+        .expr_as(
+            Expr::col(entity::user_role::Column::UserId),
+            Alias::new("target"),
+        )
+        .from(entity::user_role::Entity)
+        .and_where(entity::user_role::Column::UserId.eq(user))
+        .and_where(entity::user_role::Column::Role.eq(GlobalRole::Admin.as_str()))
+        .to_owned();
+    let mut query = organizations;
+    query
+        .union(UnionType::All, funds)
+        .union(UnionType::All, admin);
+    if let Some(call) = call {
+        query.union(
+            UnionType::All,
+            Query::select()
+                .expr_as(Expr::val("CALL_FUND"), Alias::new("kind"))
+                .expr_as(Expr::col(call::Column::FundId), Alias::new("target"))
+                .from(call::Entity)
+                .and_where(call::Column::Id.eq(call))
+                .to_owned(),
+        );
+    }
+    let rows = Row::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    let mut reach = Reach::default();
+    for row in rows {
+        match row.kind.as_str() {
+            "ORGANIZATION" => reach.organizations.push(row.target),
+            "FUND" => reach.funds.push(row.target),
+            "CALL_FUND" => reach.call_fund = Some(row.target),
+            _ => reach.admin = true,
+        }
+    }
+    Ok(reach)
 }
 
 /// Most documents one application may carry.
