@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::token::TokenKeys;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::graphql::{AppSchema, build_schema};
+use crate::graphql::Api;
 use crate::notify::transport::Transport;
 use crate::notify::{Notifier, worker::Worker};
 
@@ -82,7 +82,7 @@ impl AppContext {
 #[derive(Clone)]
 pub struct AppState {
     pub context: AppContext,
-    pub schema: AppSchema,
+    pub api: Api,
 }
 
 pub struct Application {
@@ -124,10 +124,10 @@ impl Application {
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("could not listen on {listen}"))?;
-        let schema = build_schema(&context.config, context.clone());
+        let api = Api::new(&context.config, context.clone());
         Ok(Application {
             listener,
-            state: AppState { context, schema },
+            state: AppState { context, api },
         })
     }
 

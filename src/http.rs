@@ -201,7 +201,19 @@ async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
             let batch = batch.data(meta.clone()).data(std::sync::Arc::new(
                 crate::graphql::loaders::Loaders::new(&state.context),
             ));
-            state.schema.execute_batch(batch).await
+            match batch {
+                BatchRequest::Single(request) => {
+                    BatchResponse::Single(state.api.execute(request).await)
+                }
+                BatchRequest::Batch(requests) => BatchResponse::Batch(
+                    futures_util::future::join_all(
+                        requests
+                            .into_iter()
+                            .map(|request| state.api.execute(request)),
+                    )
+                    .await,
+                ),
+            }
         }
     };
     let response = match response {
