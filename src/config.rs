@@ -109,6 +109,17 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Seconds an answer to an anonymous read of public data (the open calls, a call) is reused
+    /// for other anonymous readers; 0 turns this off. Such answers are the same for everyone who
+    /// is not signed in, and the most requested; a change shows within this many seconds.
+    #[arg(
+        long,
+        env = "BRIDGEFUND_PUBLIC_CACHE_SECONDS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub public_cache_seconds: u32,
+
     /// Largest request body accepted, in bytes; larger requests get 413.
     #[arg(long, env = "BRIDGEFUND_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,

@@ -26,6 +26,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::error::ErrorCode;
+use crate::graphql::Answer;
 use crate::graphql::errors::finish_response;
 use crate::graphql::limits::coded;
 
@@ -202,6 +203,15 @@ async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
                 crate::graphql::loaders::Loaders::new(&state.context),
             ));
             match batch {
+                BatchRequest::Single(request) if meta.viewer == Viewer::Anonymous => {
+                    match state.api.answer_anonymous(request).await {
+                        Answer::Kept(body) => {
+                            return ([(header::CONTENT_TYPE, "application/json")], body)
+                                .into_response();
+                        }
+                        Answer::Fresh(response) => BatchResponse::Single(response),
+                    }
+                }
                 BatchRequest::Single(request) => {
                     BatchResponse::Single(state.api.execute(request).await)
                 }

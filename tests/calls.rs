@@ -563,3 +563,75 @@ async fn ngo_only_cannot_be_removed_or_weakened_and_eligibility_says_why() {
         "only members check their organisation"
     );
 }
+
+/// The public list of open calls is the same for every anonymous reader, so an answer is shared
+/// for a few seconds; signed-in readers, errors and other documents are never answered from it.
+#[tokio::test]
+async fn anonymous_readers_share_a_recent_answer_and_see_changes_within_seconds() {
+    let s = setup().await;
+    let first = open_call(&s).await;
+    let list = "{ calls(first: 20) { edges { node { id } } } }";
+    let ids = |response: &Value| -> Vec<String> {
+        data(response)["calls"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&s.app.graphql(list, json!({})).await), [first.as_str()]);
+
+    let second = open_call(&s).await;
+    // Within the five seconds: the kept answer, and only for anonymous readers.
+    assert_eq!(ids(&s.app.graphql(list, json!({})).await), [first.as_str()]);
+    let reader = s.app.user("reader@example.org").await;
+    assert_eq!(
+        ids(&s
+            .app
+            .graphql_as(Some(&reader.access), list, json!({}))
+            .await)
+        .len(),
+        2
+    );
+    // Another document (here, other variables) is answered afresh.
+    let paged = "query($n: Int) { calls(first: $n) { edges { node { id } } } }";
+    assert_eq!(
+        ids(&s.app.graphql(paged, json!({ "n": 20 })).await).len(),
+        2
+    );
+    // An answer with errors is not kept.
+    let missing = "query($id: ID!) { call(id: $id) { id } }";
+    let draft = data(&create_call(&s, call_input("1000000")).await)["createCall"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        error_code(&s.app.graphql(missing, json!({ "id": draft })).await),
+        Some("NOT_FOUND")
+    );
+    data(
+        &s.app
+            .graphql_as(Some(&s.manager.access), OPEN, json!({ "id": draft }))
+            .await,
+    );
+    assert_eq!(
+        data(&s.app.graphql(missing, json!({ "id": draft })).await)["call"]["id"],
+        draft.as_str()
+    );
+
+    s.app.clock.advance(chrono::Duration::seconds(5));
+    let fresh = ids(&s.app.graphql(list, json!({})).await);
+    assert_eq!(fresh.len(), 3);
+    assert!(fresh.contains(&second));
+}
+
+#[tokio::test]
+async fn with_sharing_turned_off_anonymous_readers_see_changes_at_once() {
+    let s = setup_on(TestApp::spawn_with(|config| config.public_cache_seconds = 0).await).await;
+    let list = "{ calls(first: 20) { edges { node { id } } } }";
+    open_call(&s).await;
+    let count = |response: Value| data(&response)["calls"]["edges"].as_array().unwrap().len();
+    assert_eq!(count(s.app.graphql(list, json!({})).await), 1);
+    open_call(&s).await;
+    assert_eq!(count(s.app.graphql(list, json!({})).await), 2);
+}

@@ -80,7 +80,7 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
 pub(crate) async fn call_of(
     ctx: &Context<'_>,
     app: &application::Model,
-) -> AppResult<entity::call::Model> {
+) -> AppResult<std::sync::Arc<entity::call::Model>> {
     loaders(ctx)
         .calls
         .load_one(app.call_id)
@@ -109,7 +109,7 @@ pub(crate) async fn organization_by_id(
         .organizations
         .load_one(id)
         .await?
-        .map(Organization)
+        .map(|organization| Organization(std::sync::Arc::unwrap_or_clone(organization)))
         .ok_or(AppError::NotFound("organization"))
 }
 
@@ -123,6 +123,7 @@ pub(crate) async fn application_by_id(
         .applications
         .load_one(id)
         .await?
+        .map(std::sync::Arc::unwrap_or_clone)
         .ok_or(AppError::NotFound("application"))
 }
 
@@ -281,7 +282,9 @@ impl Application {
     }
     /// The call (never a draft: applications exist only in calls that opened).
     async fn call(&self, ctx: &Context<'_>) -> AppResult<Call> {
-        call_of(ctx, &self.0).await.map(Call)
+        call_of(ctx, &self.0)
+            .await
+            .map(|call| Call(std::sync::Arc::unwrap_or_clone(call)))
     }
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
         organization_by_id(ctx, self.0.organization_id).await
@@ -345,7 +348,7 @@ impl Application {
             .snapshots
             .load_one(self.0.id)
             .await?
-            .and_then(|row| row.snapshot)
+            .and_then(|row| row.snapshot.clone())
             .map(Json))
     }
     async fn partners(&self, ctx: &Context<'_>) -> AppResult<Vec<ApplicationPartner>> {

@@ -158,7 +158,10 @@ impl EligibilityRule {
 
 pub struct Call(pub call::Model);
 
-async fn fund_of(ctx: &Context<'_>, call: &call::Model) -> AppResult<entity::fund::Model> {
+async fn fund_of(
+    ctx: &Context<'_>,
+    call: &call::Model,
+) -> AppResult<std::sync::Arc<entity::fund::Model>> {
     ctx.data_unchecked::<std::sync::Arc<crate::graphql::loaders::Loaders>>()
         .funds
         .load_one(call.fund_id)
@@ -176,7 +179,9 @@ impl Call {
         ID(self.0.id.to_string())
     }
     async fn fund(&self, ctx: &Context<'_>) -> AppResult<Fund> {
-        fund_of(ctx, &self.0).await.map(Fund)
+        fund_of(ctx, &self.0)
+            .await
+            .map(|fund| Fund(std::sync::Arc::unwrap_or_clone(fund)))
     }
     async fn title(&self) -> LocalizedText {
         LocalizedText {

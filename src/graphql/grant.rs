@@ -79,7 +79,7 @@ impl Grant {
             .calls
             .load_one(self.0.call_id)
             .await?
-            .map(Call)
+            .map(|call| Call(std::sync::Arc::unwrap_or_clone(call)))
             .ok_or(AppError::NotFound("call"))
     }
     /// The grantee.
@@ -88,7 +88,7 @@ impl Grant {
             .organizations
             .load_one(self.0.organization_id)
             .await?
-            .map(Organization)
+            .map(|organization| Organization(std::sync::Arc::unwrap_or_clone(organization)))
             .ok_or(AppError::NotFound("organization"))
     }
     /// The award.
@@ -589,6 +589,7 @@ async fn disbursement_output(
         .grants_by_id
         .load_one(row.grant_id)
         .await?
+        .map(std::sync::Arc::unwrap_or_clone)
         .ok_or(AppError::NotFound("grant"))?;
     Ok(Disbursement { row, grant })
 }
@@ -705,7 +706,7 @@ impl GrantQuery {
         for (cursor, row) in rows.items {
             let grant = grants
                 .get(&row.grant_id)
-                .cloned()
+                .map(|grant| grant.as_ref().clone())
                 .ok_or(AppError::NotFound("grant"))?;
             items.push((cursor, Disbursement { row, grant }));
         }

@@ -36,11 +36,25 @@ pub enum Route {
     Introspection,
 }
 
+/// What admission found out about a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    pub route: Route,
+    /// A query that reads only public data (see [`PUBLIC_ROOT_FIELDS`]): its answer to an
+    /// anonymous reader is the same for every anonymous reader.
+    pub public_read: bool,
+}
+
+/// Root fields whose answer to an anonymous reader depends on nothing but the data: the public
+/// calls. A document is a public read only if every root selection is one of these.
+pub const PUBLIC_ROOT_FIELDS: [&str; 4] = ["calls", "call", "apiVersion", "__typename"];
+
 /// A parsed document with what admission needs to know of it.
 struct Parsed {
     document: ExecutableDocument,
     counts: Counts,
     introspection_only: bool,
+    public_read: bool,
 }
 
 pub struct Admission {
@@ -75,7 +89,7 @@ impl Admission {
 
     /// Parses the request's document (or takes it from the cache), refuses it if it uses too many
     /// aliases or directives, and leaves the parsed document on the request for the schema.
-    pub fn admit(&self, request: &mut Request) -> Result<Route, ServerError> {
+    pub fn admit(&self, request: &mut Request) -> Result<Admitted, ServerError> {
         let parsed = self.parse(&request.query)?;
         if parsed.counts.aliases > self.max_aliases {
             return Err(coded(
@@ -96,10 +110,13 @@ impl Admission {
             ));
         }
         request.set_parsed_query(parsed.document.clone());
-        Ok(if self.introspection_enabled && parsed.introspection_only {
-            Route::Introspection
-        } else {
-            Route::Limited
+        Ok(Admitted {
+            route: if self.introspection_enabled && parsed.introspection_only {
+                Route::Introspection
+            } else {
+                Route::Limited
+            },
+            public_read: parsed.public_read,
         })
     }
 
@@ -112,6 +129,7 @@ impl Admission {
         let parsed = Arc::new(Parsed {
             counts: count(&document),
             introspection_only: is_introspection_only(&document),
+            public_read: is_public_read(&document),
             document,
         });
         if query.len() <= CACHED_DOCUMENT_BYTES {
@@ -220,6 +238,27 @@ fn count_selection_set(selection_set: &Positioned<SelectionSet>, counts: &mut Co
     }
 }
 
+/// Whether the document is one query whose root selections are all public fields.
+fn is_public_read(document: &ExecutableDocument) -> bool {
+    let mut operations = document.operations.iter();
+    let (Some((_, operation)), None) = (operations.next(), operations.next()) else {
+        return false;
+    };
+    operation.node.ty == async_graphql::parser::types::OperationType::Query
+        && operation
+            .node
+            .selection_set
+            .node
+            .items
+            .iter()
+            .all(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    PUBLIC_ROOT_FIELDS.contains(&field.node.name.node.as_str())
+                }
+                _ => false,
+            })
+}
+
 /// Whether every operation selects only `__schema` / `__type` at the top.
 fn is_introspection_only(document: &ExecutableDocument) -> bool {
     document.operations.iter().all(|(_, operation)| {
@@ -302,9 +341,15 @@ mod tests {
     fn the_parsed_document_is_handed_to_the_schema_and_kept() {
         let admission = admission(15, true);
         let mut first = Request::new("{ apiVersion }");
-        assert_eq!(admission.admit(&mut first), Ok(Route::Limited));
+        assert_eq!(
+            admission.admit(&mut first).map(|a| a.route),
+            Ok(Route::Limited)
+        );
         let mut second = Request::new("{ apiVersion }");
-        assert_eq!(admission.admit(&mut second), Ok(Route::Limited));
+        assert_eq!(
+            admission.admit(&mut second).map(|a| a.route),
+            Ok(Route::Limited)
+        );
         assert!(second.parsed_query().is_ok());
         assert_eq!(admission.lock().len(), 1);
     }
@@ -337,11 +382,15 @@ mod tests {
     fn introspection_is_routed_apart_only_while_it_is_on() {
         let query = "{ __schema { types { name } } }";
         assert_eq!(
-            admission(15, true).admit(&mut Request::new(query)),
+            admission(15, true)
+                .admit(&mut Request::new(query))
+                .map(|a| a.route),
             Ok(Route::Introspection)
         );
         assert_eq!(
-            admission(15, false).admit(&mut Request::new(query)),
+            admission(15, false)
+                .admit(&mut Request::new(query))
+                .map(|a| a.route),
             Ok(Route::Limited)
         );
     }
@@ -374,6 +423,31 @@ mod tests {
         }]);
         admission.tag_refusals(&mut executed);
         assert_eq!(code(&executed.errors[0]), None);
+    }
+
+    #[test]
+    fn only_queries_of_public_root_fields_are_public_reads() {
+        for (query, public) in [
+            ("{ calls { edges { node { id } } } }", true),
+            (
+                "query Q($id: ID!) { call(id: $id) { title { en } } apiVersion }",
+                true,
+            ),
+            ("{ calls { edges { node { id } } } me { id } }", false),
+            (
+                "{ ...F } fragment F on QueryRoot { calls { totalCount } }",
+                false,
+            ),
+            ("{ ... on QueryRoot { calls { totalCount } } }", false),
+            ("mutation { logout }", false),
+            (
+                "query A { calls { totalCount } } query B { calls { totalCount } }",
+                false,
+            ),
+            ("{ applications { totalCount } }", false),
+        ] {
+            assert_eq!(is_public_read(&parse(query)), public, "{query}");
+        }
     }
 
     #[test]

@@ -278,7 +278,9 @@ where
     E::Model: HasId + Clone + Send + Sync + 'static,
     E::Column: sea_orm::ColumnTrait,
 {
-    type Value = E::Model;
+    /// Shared: nested fields and access checks read the same row many times in one request (a
+    /// page of fifty applications asks for its call a few hundred times), and a row may be large.
+    type Value = std::sync::Arc<E::Model>;
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -289,7 +291,7 @@ where
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|row| (row.row_id(), row))
+            .map(|row| (row.row_id(), std::sync::Arc::new(row)))
             .collect())
     }
 }

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod loaders;
 pub mod organization;
 pub mod pagination;
+pub mod public_cache;
 pub mod review;
 pub mod system;
 pub mod types;
@@ -69,6 +70,13 @@ pub struct Api {
     /// any data query may.
     introspection: AppSchema,
     admission: std::sync::Arc<limits::Admission>,
+    public: std::sync::Arc<public_cache::PublicCache>,
+}
+
+/// An answer: executed now, or kept from an earlier anonymous public read (already serialised).
+pub enum Answer {
+    Fresh(async_graphql::Response),
+    Kept(bytes::Bytes),
 }
 
 impl Api {
@@ -96,22 +104,60 @@ impl Api {
                 limits,
                 config.introspection_enabled(),
             )),
+            public: std::sync::Arc::new(public_cache::PublicCache::new(
+                config.public_cache_seconds,
+                context.clock.clone(),
+            )),
         }
     }
 
     /// Runs one request: admitted, executed, and its refusals given codes.
-    pub async fn execute(&self, mut request: async_graphql::Request) -> async_graphql::Response {
-        let mut response = match self.admission.admit(&mut request) {
-            Err(refusal) => return async_graphql::Response::from_errors(vec![refusal]),
-            Ok(limits::Route::Limited) => self.schema.execute(request).await,
-            Ok(limits::Route::Introspection) => {
+    pub async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
+        self.run(request).await.0
+    }
+
+    /// Answers one request of an anonymous reader: a public read is answered from what was kept
+    /// for the same document and variables if it is recent enough, and otherwise kept for the
+    /// next reader.
+    pub async fn answer_anonymous(&self, request: async_graphql::Request) -> Answer {
+        let Some(key) = self.public.key(&request) else {
+            return Answer::Fresh(self.execute(request).await);
+        };
+        if let Some(body) = self.public.get(&key) {
+            return Answer::Kept(body);
+        }
+        let (response, admitted) = self.run(request).await;
+        if admitted.is_some_and(|admitted| admitted.public_read)
+            && response.errors.is_empty()
+            && let Ok(body) = serde_json::to_vec(&response)
+        {
+            let body = bytes::Bytes::from(body);
+            self.public.keep(key, body.clone());
+            return Answer::Kept(body);
+        }
+        Answer::Fresh(response)
+    }
+
+    async fn run(
+        &self,
+        mut request: async_graphql::Request,
+    ) -> (async_graphql::Response, Option<limits::Admitted>) {
+        let admitted = match self.admission.admit(&mut request) {
+            Err(refusal) => {
+                return (async_graphql::Response::from_errors(vec![refusal]), None);
+            }
+            Ok(admitted) => admitted,
+        };
+        let mut response = match admitted.route {
+            limits::Route::Limited => self.schema.execute(request).await,
+            limits::Route::Introspection => {
                 self.introspection
                     .execute(request.only_introspection())
                     .await
             }
         };
         self.admission.tag_refusals(&mut response);
-        response
+        (response, Some(admitted))
     }
 }
 

@@ -204,7 +204,9 @@ impl ReviewSubject {
         self.blind
     }
     async fn call(&self, ctx: &Context<'_>) -> AppResult<Call> {
-        call_of(ctx, &self.app).await.map(Call)
+        call_of(ctx, &self.app)
+            .await
+            .map(|call| Call(std::sync::Arc::unwrap_or_clone(call)))
     }
     /// The applicant; none in a blind call.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
