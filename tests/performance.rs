@@ -16,7 +16,9 @@ struct Seeded {
 }
 
 async fn seeded() -> Seeded {
-    let app = TestApp::spawn().await;
+    // The statement counter is the process's: the scheduler (which ticks once at start, before
+    // the seed) must not tick again while requests are measured.
+    let app = TestApp::spawn_with(|config| config.scheduler_interval_secs = 3600).await;
     let fixtures = bridgefund::seed::seed(&app.context.db, 1, app.clock.now())
         .await
         .expect("seeded");

@@ -34,6 +34,11 @@ pub struct Model {
     pub bank_details_status: Option<String>,
     pub bank_details_updated_at: Option<DateTimeUtc>,
     pub bank_details_updated_by: Option<Uuid>,
+    /// The application's host countries (`,KE,TZ,`), goals (`,6,3,`) and applicant category,
+    /// frozen at submission and kept here for the summaries' breakdowns.
+    pub host_countries: String,
+    pub sdg_goals: String,
+    pub applicant_category: String,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

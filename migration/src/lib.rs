@@ -17,6 +17,7 @@ mod m20261122_000010_create_decision_and_grant;
 mod m20261122_000011_create_disbursement;
 mod m20261122_000012_add_listing_indexes;
 mod m20261122_000013_add_application_fund;
+mod m20261122_000014_add_grant_breakdown_keys;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_create_disbursement::Migration),
             Box::new(m20261122_000012_add_listing_indexes::Migration),
             Box::new(m20261122_000013_add_application_fund::Migration),
+            Box::new(m20261122_000014_add_grant_breakdown_keys::Migration),
         ]
     }
 }
