@@ -628,6 +628,41 @@ async fn a_listing_over_several_funds_and_an_own_organisation_shows_each_applica
         assert_eq!(seen, newest_first, "page size {first}");
         assert!(!seen.contains(&hidden));
     }
+    // A reach wider than the listing merges range by range is read as one filtered range, with
+    // the same answer.
+    for n in 0..32 {
+        data(&w.app.graphql_as(Some(&admin.access), "mutation($input: FundInput!) { createFund(input: $input) { id } }",
+            json!({ "input": { "nameEn": format!("Fund {n}"), "budget": { "amount": "1000", "currency": "CNY" }, "managerIds": [w.manager.id] } })).await);
+    }
+    for first in [2, 100] {
+        let mut seen = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let response = w
+                .app
+                .graphql_as(
+                    Some(&w.manager.access),
+                    paged,
+                    json!({ "after": after, "first": first }),
+                )
+                .await;
+            let page = &data(&response)["applications"];
+            assert_eq!(
+                page["totalCount"],
+                expected.len(),
+                "wide reach, page size {first}"
+            );
+            for edge in page["edges"].as_array().unwrap() {
+                seen.push(edge["node"]["id"].as_str().unwrap().to_owned());
+            }
+            if page["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        let newest_first: Vec<String> = expected.iter().rev().cloned().collect();
+        assert_eq!(seen, newest_first, "wide reach, page size {first}");
+    }
     // One call of a managed fund: its submitted applications, the manager's own one once.
     let in_call = "query($call: ID!) { applications(filter: { callId: $call }, first: 100) { edges { node { id } } } }";
     let response = w

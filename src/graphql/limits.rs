@@ -60,6 +60,7 @@ struct Parsed {
 pub struct Admission {
     max_depth: usize,
     max_complexity: usize,
+    max_recursive_depth: usize,
     max_directives: usize,
     max_aliases: usize,
     introspection_enabled: bool,
@@ -80,10 +81,24 @@ impl Admission {
         Admission {
             max_depth: limits.max_depth,
             max_complexity: limits.max_complexity,
+            max_recursive_depth: limits.max_recursive_depth,
             max_directives: limits.max_directives,
             max_aliases: limits.max_aliases,
             introspection_enabled,
             cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The depth and complexity a route's schema allows. Introspection documents from schema
+    /// tools are deeper than any data query needs, so they get the parser's recursion limit as
+    /// depth and ten times the complexity: generous, but finite.
+    pub fn limits_of(&self, route: Route) -> (usize, usize) {
+        match route {
+            Route::Limited => (self.max_depth, self.max_complexity),
+            Route::Introspection => (
+                self.max_recursive_depth.max(self.max_depth),
+                self.max_complexity.saturating_mul(10),
+            ),
         }
     }
 
@@ -124,8 +139,15 @@ impl Admission {
         if let Some(parsed) = self.lock().get(query) {
             return Ok(Arc::clone(parsed));
         }
-        let document = async_graphql::parser::parse_query(query)
-            .map_err(|error| coded(error.to_string(), ErrorCode::BadUserInput))?;
+        let document = async_graphql::parser::parse_query(query).map_err(|error| {
+            let message = error.to_string();
+            let code = if message.contains("recursion") {
+                ErrorCode::LimitExceeded
+            } else {
+                ErrorCode::BadUserInput
+            };
+            coded(message, code)
+        })?;
         let parsed = Arc::new(Parsed {
             counts: count(&document),
             introspection_only: is_introspection_only(&document),
@@ -152,7 +174,8 @@ impl Admission {
     /// Gives a code to the errors the schema raised before executing anything (validation,
     /// depth, complexity, recursion), which async-graphql leaves without one. Errors raised while
     /// executing have a path and pass through untouched.
-    pub fn tag_refusals(&self, response: &mut Response) {
+    pub fn tag_refusals(&self, route: Route, response: &mut Response) {
+        let (max_depth, max_complexity) = self.limits_of(route);
         if response.data != Value::Null {
             return;
         }
@@ -168,16 +191,12 @@ impl Admission {
             let (message, code) = match error.message.as_str() {
                 "Query is nested too deep." => (
                     Some(format!(
-                        "the query is nested more than {} levels deep",
-                        self.max_depth
+                        "the query is nested more than {max_depth} levels deep"
                     )),
                     ErrorCode::LimitExceeded,
                 ),
                 "Query is too complex." => (
-                    Some(format!(
-                        "the query's complexity is above {}",
-                        self.max_complexity
-                    )),
+                    Some(format!("the query's complexity is above {max_complexity}")),
                     ErrorCode::LimitExceeded,
                 ),
                 message if message.contains("recursion depth") => (None, ErrorCode::LimitExceeded),
@@ -379,6 +398,13 @@ mod tests {
     }
 
     #[test]
+    fn introspection_gets_generous_but_finite_limits() {
+        let admission = admission(15, true);
+        assert_eq!(admission.limits_of(Route::Limited), (12, 10_000));
+        assert_eq!(admission.limits_of(Route::Introspection), (24, 100_000));
+    }
+
+    #[test]
     fn introspection_is_routed_apart_only_while_it_is_on() {
         let query = "{ __schema { types { name } } }";
         assert_eq!(
@@ -403,7 +429,7 @@ mod tests {
             ServerError::new("Query is too complex.", None),
             ServerError::new("Unknown field \"nope\" on type \"QueryRoot\".", None),
         ]);
-        admission.tag_refusals(&mut response);
+        admission.tag_refusals(Route::Limited, &mut response);
         let codes: Vec<_> = response.errors.iter().map(code).collect();
         assert_eq!(
             codes,
@@ -421,7 +447,7 @@ mod tests {
             path: vec![async_graphql::PathSegment::Field("apiVersion".into())],
             ..ServerError::new("failed", None)
         }]);
-        admission.tag_refusals(&mut executed);
+        admission.tag_refusals(Route::Limited, &mut executed);
         assert_eq!(code(&executed.errors[0]), None);
     }
 

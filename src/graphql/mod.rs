@@ -67,7 +67,7 @@ pub struct Api {
     /// Every request but introspection, with depth and complexity limited.
     schema: AppSchema,
     /// Introspection-only documents, while introspection is on: schema tools ask deeper than
-    /// any data query may.
+    /// any data query may, so its limits are more generous (see `Admission::limits_of`).
     introspection: AppSchema,
     admission: std::sync::Arc<limits::Admission>,
     public: std::sync::Arc<public_cache::PublicCache>,
@@ -82,15 +82,14 @@ pub enum Answer {
 impl Api {
     pub fn new(config: &Config, context: AppContext) -> Self {
         let limits = &config.graphql;
-        let schema = |limited: bool| {
+        let admission = limits::Admission::new(limits, config.introspection_enabled());
+        let schema = |route: limits::Route| {
+            let (max_depth, max_complexity) = admission.limits_of(route);
             let mut builder = builder()
                 .data(context.clone())
-                .limit_recursive_depth(limits.max_recursive_depth);
-            if limited {
-                builder = builder
-                    .limit_depth(limits.max_depth)
-                    .limit_complexity(limits.max_complexity);
-            }
+                .limit_recursive_depth(limits.max_recursive_depth)
+                .limit_depth(max_depth)
+                .limit_complexity(max_complexity);
             if !config.introspection_enabled() {
                 // Suggestions ("did you mean …") would give the schema away field by field.
                 builder = builder.disable_introspection().disable_suggestions();
@@ -98,12 +97,9 @@ impl Api {
             builder.finish()
         };
         Api {
-            schema: schema(true),
-            introspection: schema(false),
-            admission: std::sync::Arc::new(limits::Admission::new(
-                limits,
-                config.introspection_enabled(),
-            )),
+            schema: schema(limits::Route::Limited),
+            introspection: schema(limits::Route::Introspection),
+            admission: std::sync::Arc::new(admission),
             public: std::sync::Arc::new(public_cache::PublicCache::new(
                 config.public_cache_seconds,
                 context.clock.clone(),
@@ -156,7 +152,7 @@ impl Api {
                     .await
             }
         };
-        self.admission.tag_refusals(&mut response);
+        self.admission.tag_refusals(admitted.route, &mut response);
         (response, Some(admitted))
     }
 }

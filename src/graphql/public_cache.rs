@@ -17,9 +17,12 @@ use chrono::{DateTime, Duration, Utc};
 use crate::clock::Clock;
 
 /// Answers kept at most; when full, expired ones go first, and if none has expired, all.
-const KEPT_ANSWERS: usize = 256;
+const KEPT_ANSWERS: usize = 64;
 /// Larger answers are not kept.
-const KEPT_ANSWER_BYTES: usize = 256 * 1024;
+const KEPT_ANSWER_BYTES: usize = 128 * 1024;
+/// Requests whose document and variables are longer are answered afresh: with the two limits
+/// above, what anonymous clients can make the cache hold stays under 9 MB.
+const KEY_BYTES: usize = 8 * 1024;
 
 struct Kept {
     body: Bytes,
@@ -41,19 +44,21 @@ impl PublicCache {
         }
     }
 
-    /// The key of a request whose answer may be kept: none when keeping is off or the request
-    /// carries files.
+    /// The key of a request whose answer may be kept: none when keeping is off, the request
+    /// carries files, or its document and variables are too long to keep.
     pub fn key(&self, request: &async_graphql::Request) -> Option<String> {
-        if self.ttl <= Duration::zero() || !request.uploads.is_empty() {
+        if self.ttl <= Duration::zero()
+            || !request.uploads.is_empty()
+            || request.query.len() > KEY_BYTES
+        {
             return None;
         }
         let variables = serde_json::to_string(&request.variables).ok()?;
-        Some(format!(
-            "{}\u{0}{}\u{0}{}",
-            request.query,
-            variables,
-            request.operation_name.as_deref().unwrap_or_default()
-        ))
+        let key = format!(
+            "{}\u{0}{}\u{0}{:?}",
+            request.query, variables, request.operation_name
+        );
+        (key.len() <= KEY_BYTES).then_some(key)
     }
 
     /// The kept answer for `key`, if it has not expired.
@@ -71,11 +76,10 @@ impl PublicCache {
         }
         let now = self.clock.now();
         let mut answers = self.lock();
-        if answers.len() >= KEPT_ANSWERS && !answers.contains_key(&key) {
-            answers.retain(|_, kept| kept.expires > now);
-            if answers.len() >= KEPT_ANSWERS {
-                answers.clear();
-            }
+        // Answers are kept once per key and lifetime, so this sweep is rare and short.
+        answers.retain(|_, kept| kept.expires > now);
+        if answers.len() >= KEPT_ANSWERS {
+            answers.clear();
         }
         answers.insert(
             key,
@@ -129,6 +133,29 @@ mod tests {
             cache.key(&request(query, serde_json::json!({ "id": "1" })).operation_name("B"));
         assert_ne!(one, two);
         assert_ne!(one, named);
+    }
+
+    #[test]
+    fn long_documents_and_variables_are_never_kept() {
+        let cache = PublicCache::new(5, Clock::manual(Utc::now()));
+        let padded = format!("{{ apiVersion }} #{}", "x".repeat(KEY_BYTES));
+        assert_eq!(cache.key(&request(&padded, serde_json::json!({}))), None);
+        let big = serde_json::json!({ "pad": "x".repeat(KEY_BYTES) });
+        assert_eq!(cache.key(&request("{ apiVersion }", big)), None);
+        let unnamed = cache.key(&request("{ apiVersion }", serde_json::json!({})));
+        let empty_name =
+            cache.key(&request("{ apiVersion }", serde_json::json!({})).operation_name(""));
+        assert_ne!(unnamed, empty_name);
+    }
+
+    #[test]
+    fn expired_answers_are_dropped_when_another_is_kept() {
+        let clock = Clock::manual(Utc::now());
+        let cache = PublicCache::new(5, clock.clone());
+        cache.keep("old".into(), Bytes::from_static(b"{}"));
+        clock.advance(Duration::seconds(6));
+        cache.keep("new".into(), Bytes::from_static(b"{}"));
+        assert_eq!(cache.lock().len(), 1);
     }
 
     #[test]

@@ -896,14 +896,19 @@ pub async fn list(
     if filter.sort == ApplicationSort::Submitted {
         condition = condition.add(application::Column::SubmittedAt.is_not_null());
     }
-    let branches = reach.branches();
+    let mut branches = reach.branches();
     if branches.is_empty() {
         return Ok(Page::from_rows(Vec::new(), page, 0));
     }
+    let scope = branches
+        .iter()
+        .fold(Condition::any(), |any, branch| any.add(branch.clone()));
+    if branches.len() > MAX_MERGED_BRANCHES {
+        // Past a few dozen funds and organisations, one statement over the whole reach beats a
+        // union of that many ranges (and stays within the databases' limits on unions).
+        branches = vec![scope.clone()];
+    }
     let total = if page.count_total {
-        let scope = branches
-            .iter()
-            .fold(Condition::any(), |any, branch| any.add(branch.clone()));
         application::Entity::find()
             .filter(condition.clone())
             .filter(scope)
@@ -1011,10 +1016,14 @@ pub async fn list(
     Ok(Page::from_rows(rows, page, total))
 }
 
+/// Most index ranges one listing merges; a wider reach is read as one filtered range.
+const MAX_MERGED_BRANCHES: usize = 32;
+
 /// What a user may list: applications of the organisations they belong to (drafts included),
 /// submitted applications of the funds they manage, and as an admin every submitted one.
 #[derive(Debug, Default)]
 struct Reach {
+    user: Uuid,
     admin: bool,
     funds: Vec<Uuid>,
     organizations: Vec<Uuid>,
@@ -1059,7 +1068,15 @@ impl Reach {
                 own = own.add(
                     Condition::any()
                         .add(application::Column::Status.eq(ApplicationStatus::Draft.as_str()))
-                        .add(application::Column::FundId.is_not_in(self.funds.iter().copied())),
+                        .add(
+                            application::Column::FundId.not_in_subquery(
+                                Query::select()
+                                    .column(entity::fund_manager::Column::FundId)
+                                    .from(entity::fund_manager::Entity)
+                                    .and_where(entity::fund_manager::Column::UserId.eq(self.user))
+                                    .to_owned(),
+                            ),
+                        ),
                 );
             }
             branches.push(own);
@@ -1122,7 +1139,10 @@ async fn reach_of(db: &impl ConnectionTrait, user: Uuid, call: Option<Uuid>) -> 
     let rows = Row::find_by_statement(db.get_database_backend().build(&query))
         .all(db)
         .await?;
-    let mut reach = Reach::default();
+    let mut reach = Reach {
+        user,
+        ..Reach::default()
+    };
     for row in rows {
         match row.kind.as_str() {
             "ORGANIZATION" => reach.organizations.push(row.target),
