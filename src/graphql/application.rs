@@ -109,7 +109,7 @@ pub(crate) async fn organization_by_id(
         .organizations
         .load_one(id)
         .await?
-        .map(|organization| Organization(std::sync::Arc::unwrap_or_clone(organization)))
+        .map(Organization)
         .ok_or(AppError::NotFound("organization"))
 }
 
@@ -269,7 +269,14 @@ pub(crate) fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
         .into())
 }
 
-pub struct Application(pub application::Model);
+/// Shared (with the ranking, and the request's loaders) rather than copied per field.
+pub struct Application(pub std::sync::Arc<application::Model>);
+
+impl From<application::Model> for Application {
+    fn from(model: application::Model) -> Self {
+        Application(std::sync::Arc::new(model))
+    }
+}
 
 #[Object]
 impl Application {
@@ -683,7 +690,7 @@ impl ApplicationQuery {
         let request = request(ctx);
         service::get(request.app, &request.viewer, id)
             .await
-            .map(Application)
+            .map(Application::from)
     }
 
     /// Applications the viewer may see: their organisations', and the submitted ones of the
@@ -728,10 +735,18 @@ impl ApplicationQuery {
             },
         };
         let request = request(ctx);
-        let rows = service::list(request.app, &request.viewer, &parsed, &page).await?;
+        let service::Listing { page: rows, reach } =
+            service::list(request.app, &request.viewer, &parsed, &page).await?;
+        let loaders = loaders(ctx);
+        let user = request.viewer.user_id()?;
+        loaders.managed_funds.feed_one(user, reach.funds).await;
+        loaders
+            .memberships
+            .feed_one(user, reach.organizations)
+            .await;
         let apps: Vec<&application::Model> = rows.items.iter().map(|(_, app)| app).collect();
         prefetch(ctx, ctx.look_ahead().field("edges").field("node"), &apps).await?;
-        Ok(connection(rows.map(Application), &page))
+        Ok(connection(rows.map(Application::from), &page))
     }
 }
 
@@ -761,7 +776,7 @@ impl ApplicationMutation {
             content,
         )
         .await
-        .map(Application)
+        .map(Application::from)
     }
 
     /// Changes a draft while the call is open.
@@ -776,7 +791,7 @@ impl ApplicationMutation {
         let request = request(ctx);
         service::update(request.app, &request.viewer, &request.actor(), id, content)
             .await
-            .map(Application)
+            .map(Application::from)
     }
 
     /// An owner of a partner organisation accepts or declines the partnership.
@@ -799,7 +814,7 @@ impl ApplicationMutation {
             accept,
         )
         .await
-        .map(Application)
+        .map(Application::from)
     }
 
     /// Submits a draft: refused with `INELIGIBLE` and the failed rules, or after the closing time.
@@ -808,7 +823,7 @@ impl ApplicationMutation {
         let request = request(ctx);
         service::submit(request.app, &request.viewer, &request.actor(), id)
             .await
-            .map(Application)
+            .map(Application::from)
     }
 
     /// Attaches a document to a draft (GraphQL multipart request): PDF, PNG, JPEG or
@@ -852,6 +867,6 @@ impl ApplicationMutation {
         let request = request(ctx);
         service::withdraw(request.app, &request.viewer, &request.actor(), id)
             .await
-            .map(Application)
+            .map(Application::from)
     }
 }

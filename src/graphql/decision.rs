@@ -173,7 +173,7 @@ impl DecisionMutation {
             key,
         )
         .await
-        .map(Application)
+        .map(Application::from)
     }
 
     /// Marks a closed call decided once no application waits for a decision (managers). The

@@ -72,7 +72,7 @@ impl Grant {
     async fn application(&self, ctx: &Context<'_>) -> AppResult<Application> {
         application_by_id(ctx, self.0.application_id)
             .await
-            .map(Application)
+            .map(Application::from)
     }
     async fn call(&self, ctx: &Context<'_>) -> AppResult<Call> {
         loaders(ctx)
@@ -88,7 +88,7 @@ impl Grant {
             .organizations
             .load_one(self.0.organization_id)
             .await?
-            .map(|organization| Organization(std::sync::Arc::unwrap_or_clone(organization)))
+            .map(Organization)
             .ok_or(AppError::NotFound("organization"))
     }
     /// The award.

@@ -102,7 +102,7 @@ impl User {
             crate::service::organization::mine(request.app, &request.viewer)
                 .await?
                 .into_iter()
-                .map(Organization)
+                .map(Organization::from)
                 .collect(),
         ))
     }

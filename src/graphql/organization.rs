@@ -59,7 +59,15 @@ pub enum OrganizationRole {
     Member,
 }
 
-pub struct Organization(pub organization::Model);
+/// Shared with the request's loaders, so resolving a page of applications with their
+/// organisations copies no rows.
+pub struct Organization(pub std::sync::Arc<organization::Model>);
+
+impl From<organization::Model> for Organization {
+    fn from(model: organization::Model) -> Self {
+        Organization(std::sync::Arc::new(model))
+    }
+}
 
 #[Object]
 impl Organization {
@@ -350,7 +358,7 @@ impl OrganizationQuery {
         let request = request(ctx);
         service::get(request.app, &request.viewer, id)
             .await
-            .map(Organization)
+            .map(Organization::from)
     }
 
     /// The organisations the viewer belongs to.
@@ -359,7 +367,7 @@ impl OrganizationQuery {
         Ok(service::mine(request.app, &request.viewer)
             .await?
             .into_iter()
-            .map(Organization)
+            .map(Organization::from)
             .collect())
     }
 
@@ -374,7 +382,7 @@ impl OrganizationQuery {
         let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
         let request = request(ctx);
         let rows = service::list(request.app, &request.viewer, &page).await?;
-        Ok(connection(rows.map(Organization), &page))
+        Ok(connection(rows.map(Organization::from), &page))
     }
 }
 
@@ -393,7 +401,7 @@ impl OrganizationMutation {
         let profile = input.parse(request.app.clock.now().date_naive())?;
         service::create(request.app, &request.viewer, &request.actor(), profile)
             .await
-            .map(Organization)
+            .map(Organization::from)
     }
 
     /// Changes an organisation's profile (owners only).
@@ -408,7 +416,7 @@ impl OrganizationMutation {
         let profile = input.parse(request.app.clock.now().date_naive())?;
         service::update(request.app, &request.viewer, &request.actor(), id, profile)
             .await
-            .map(Organization)
+            .map(Organization::from)
     }
 
     /// Invites someone by email to join (owners only).
@@ -431,7 +439,7 @@ impl OrganizationMutation {
         let request = request(ctx);
         service::accept_invitation(request.app, &request.viewer, &request.actor(), &token)
             .await
-            .map(Organization)
+            .map(Organization::from)
     }
 
     /// Records a registration with a host-country authority (owners only).

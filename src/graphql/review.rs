@@ -351,7 +351,7 @@ impl RankedApplication {
         i32::try_from(self.0.rank).unwrap_or(i32::MAX)
     }
     async fn application(&self) -> Application {
-        Application(self.0.application.clone())
+        Application(std::sync::Arc::clone(&self.0.application))
     }
     /// Mean of the submitted reviews' scores, 0–100; none before the first review.
     async fn score(&self) -> Option<f64> {
@@ -402,7 +402,7 @@ impl UnfilledApplication {
     async fn application(&self, ctx: &Context<'_>) -> AppResult<Application> {
         crate::graphql::application::application_by_id(ctx, self.application)
             .await
-            .map(Application)
+            .map(Application::from)
     }
     /// How many more reviewers it needs.
     async fn missing(&self) -> i32 {

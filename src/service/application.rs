@@ -871,7 +871,7 @@ pub async fn list(
     viewer: &Viewer,
     filter: &ApplicationFilter,
     page: &PageRequest,
-) -> AppResult<Page<application::Model>> {
+) -> AppResult<Listing> {
     let user = viewer.user_id()?;
     let reach = reach_of(&ctx.db, user, filter.call_id).await?;
     let mut condition = Condition::all();
@@ -898,7 +898,10 @@ pub async fn list(
     }
     let mut branches = reach.branches();
     if branches.is_empty() {
-        return Ok(Page::from_rows(Vec::new(), page, 0));
+        return Ok(Listing {
+            page: Page::from_rows(Vec::new(), page, 0),
+            reach,
+        });
     }
     let scope = branches
         .iter()
@@ -1013,7 +1016,17 @@ pub async fn list(
         .into_iter()
         .map(|a| (cursor_of(&a, filter.sort), a))
         .collect();
-    Ok(Page::from_rows(rows, page, total))
+    Ok(Listing {
+        page: Page::from_rows(rows, page, total),
+        reach,
+    })
+}
+
+/// A page of applications, with the viewer's reach it was read with (the API primes its
+/// access checks with it, so they cost no further statements).
+pub struct Listing {
+    pub page: Page<application::Model>,
+    pub reach: Reach,
 }
 
 /// Most index ranges one listing merges; a wider reach is read as one filtered range.
@@ -1022,11 +1035,13 @@ const MAX_MERGED_BRANCHES: usize = 32;
 /// What a user may list: applications of the organisations they belong to (drafts included),
 /// submitted applications of the funds they manage, and as an admin every submitted one.
 #[derive(Debug, Default)]
-struct Reach {
+pub struct Reach {
     user: Uuid,
     admin: bool,
-    funds: Vec<Uuid>,
-    organizations: Vec<Uuid>,
+    /// The funds the viewer manages.
+    pub funds: Vec<Uuid>,
+    /// The organisations the viewer belongs to.
+    pub organizations: Vec<Uuid>,
     /// When the listing is of one call: that call's fund.
     call_fund: Option<Uuid>,
 }

@@ -57,7 +57,8 @@ pub struct AutoAssignment {
 #[derive(Debug, Clone)]
 pub struct Ranked {
     pub rank: u32,
-    pub application: application::Model,
+    /// Shared: the ranking's rows are handed on to the API as they are.
+    pub application: std::sync::Arc<application::Model>,
     pub summary: ScoreSummary,
     /// Assignments not recused: assigned or submitted.
     pub active_assignments: u32,
@@ -1003,7 +1004,7 @@ pub async fn ranking(ctx: &AppContext, viewer: &Viewer, call_id: Uuid) -> AppRes
                     threshold,
                 ),
                 summary,
-                application: app,
+                application: std::sync::Arc::new(app),
             }
         })
         .collect())
