@@ -270,11 +270,35 @@ pub(crate) fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
 }
 
 /// Shared (with the ranking, and the request's loaders) rather than copied per field.
-pub struct Application(pub std::sync::Arc<application::Model>);
+pub struct Application(pub std::sync::Arc<application::Model>, ViewerManages);
+
+/// Whether the viewer manages the application's fund, worked out once per application: several
+/// of its fields are for managers only.
+#[derive(Default)]
+pub struct ViewerManages(tokio::sync::OnceCell<bool>);
 
 impl From<application::Model> for Application {
     fn from(model: application::Model) -> Self {
-        Application(std::sync::Arc::new(model))
+        Application::shared(std::sync::Arc::new(model))
+    }
+}
+
+impl Application {
+    pub fn shared(model: std::sync::Arc<application::Model>) -> Self {
+        Application(model, ViewerManages::default())
+    }
+
+    async fn manages(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        self.1
+            .0
+            .get_or_try_init(|| viewer_manages(ctx, &self.0))
+            .await
+            .copied()
+    }
+
+    /// `value` for the fund's managers, none for everyone else.
+    async fn manager_only<T>(&self, ctx: &Context<'_>, value: T) -> AppResult<Option<T>> {
+        Ok(self.manages(ctx).await?.then_some(value))
     }
 }
 
@@ -405,19 +429,21 @@ impl Application {
     }
     /// Mean of the submitted reviews' weighted scores, 0–100; for the fund's managers only.
     async fn score(&self, ctx: &Context<'_>) -> AppResult<Option<f64>> {
-        Ok(manager_only(ctx, &self.0, score_of(self.0.score_bp))
+        Ok(self
+            .manager_only(ctx, score_of(self.0.score_bp))
             .await?
             .flatten())
     }
     /// Highest minus lowest submitted score, 0–100; for the fund's managers only.
     async fn score_spread(&self, ctx: &Context<'_>) -> AppResult<Option<f64>> {
-        Ok(manager_only(ctx, &self.0, score_of(self.0.score_spread_bp))
+        Ok(self
+            .manager_only(ctx, score_of(self.0.score_spread_bp))
             .await?
             .flatten())
     }
     /// Submitted reviews; for the fund's managers only.
     async fn review_count(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
-        manager_only(ctx, &self.0, self.0.review_count).await
+        self.manager_only(ctx, self.0.review_count).await
     }
     /// Reviewers disagree by more than the call's threshold; for the fund's managers only.
     async fn needs_moderation(&self, ctx: &Context<'_>) -> AppResult<Option<bool>> {
@@ -427,14 +453,14 @@ impl Application {
             standing.spread_bp,
             u32::try_from(call.moderation_threshold_bp).ok(),
         );
-        manager_only(ctx, &self.0, flag).await
+        self.manager_only(ctx, flag).await
     }
     /// Reviewer assignments with their submitted reviews; for the fund's managers only.
     async fn review_assignments(
         &self,
         ctx: &Context<'_>,
     ) -> AppResult<Option<Vec<ReviewAssignment>>> {
-        if !viewer_manages(ctx, &self.0).await? {
+        if !self.manages(ctx).await? {
             return Ok(None);
         }
         Ok(Some(
@@ -456,14 +482,12 @@ impl Application {
         Ok(Some(Decision {
             decision,
             currency: currency_of(ctx, &self.0).await?,
-            full: viewer_manages(ctx, &self.0).await?,
+            full: self.manages(ctx).await?,
         }))
     }
     /// The grant an approval created; for the applicant's members and the fund's managers.
     async fn grant(&self, ctx: &Context<'_>) -> AppResult<Option<Grant>> {
-        if !viewer_belongs_to(ctx, self.0.organization_id).await?
-            && !viewer_manages(ctx, &self.0).await?
-        {
+        if !viewer_belongs_to(ctx, self.0.organization_id).await? && !self.manages(ctx).await? {
             return Ok(None);
         }
         Ok(loaders(ctx)
@@ -473,15 +497,6 @@ impl Application {
             .flatten()
             .map(Grant))
     }
-}
-
-/// `value` for the fund's managers, none for everyone else.
-async fn manager_only<T>(
-    ctx: &Context<'_>,
-    app: &application::Model,
-    value: T,
-) -> AppResult<Option<T>> {
-    Ok(viewer_manages(ctx, app).await?.then_some(value))
 }
 
 pub struct ApplicationPartner(pub(crate) application_partner::Model, pub(crate) Currency);

@@ -351,7 +351,7 @@ impl RankedApplication {
         i32::try_from(self.0.rank).unwrap_or(i32::MAX)
     }
     async fn application(&self) -> Application {
-        Application(std::sync::Arc::clone(&self.0.application))
+        Application::shared(std::sync::Arc::clone(&self.0.application))
     }
     /// Mean of the submitted reviews' scores, 0–100; none before the first review.
     async fn score(&self) -> Option<f64> {
