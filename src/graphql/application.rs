@@ -15,7 +15,7 @@ use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::decision::Decision;
 use crate::graphql::grant::Grant;
-use crate::graphql::loaders::Loaders;
+use crate::graphql::loaders::{Loaders, prefetch as prefetch_now};
 use crate::graphql::organization::{ApplicantCategory, Organization};
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::review::{ReviewAssignment, score_of};
@@ -178,19 +178,19 @@ async fn prefetch(
         organizations.extend(apps.iter().map(|a| a.organization_id));
     }
     if wants(&["partners"]) {
-        let partners = loaders.partners.load_many(ids.iter().copied()).await?;
+        let partners = prefetch_now(&loaders.partners, ids.iter().copied()).await?;
         if node.field("partners").field("organization").exists() {
             organizations.extend(partners.values().flatten().map(|p| p.organization_id));
         }
     }
     if !organizations.is_empty() {
-        loaders.organizations.load_many(organizations).await?;
+        prefetch_now(&loaders.organizations, organizations).await?;
     }
     if wants(&["budgetLines"]) {
-        loaders.budget_lines.load_many(ids.iter().copied()).await?;
+        prefetch_now(&loaders.budget_lines, ids.iter().copied()).await?;
     }
     if wants(&["documents"]) {
-        loaders.documents.load_many(ids.iter().copied()).await?;
+        prefetch_now(&loaders.documents, ids.iter().copied()).await?;
     }
     let by_manager = [
         "score",
@@ -211,25 +211,19 @@ async fn prefetch(
     let needs_call =
         wants(&["call"]) || wants(&by_manager) || wants(&by_member) || wants(&in_currency);
     if needs_call {
-        let calls = loaders
-            .calls
-            .load_many(apps.iter().map(|a| a.call_id))
-            .await?;
+        let calls = prefetch_now(&loaders.calls, apps.iter().map(|a| a.call_id)).await?;
         if wants(&in_currency) || node.field("call").field("fund").exists() {
-            loaders
-                .funds
-                .load_many(calls.values().map(|c| c.fund_id))
-                .await?;
+            prefetch_now(&loaders.funds, calls.values().map(|c| c.fund_id)).await?;
         }
     }
     if wants(&["reviewAssignments"]) {
-        loaders.assignments.load_many(ids.iter().copied()).await?;
+        prefetch_now(&loaders.assignments, ids.iter().copied()).await?;
     }
     if wants(&["decision"]) {
-        loaders.decisions.load_many(ids.iter().copied()).await?;
+        prefetch_now(&loaders.decisions, ids.iter().copied()).await?;
     }
     if wants(&["grant"]) {
-        loaders.grants.load_many(ids.iter().copied()).await?;
+        prefetch_now(&loaders.grants, ids.iter().copied()).await?;
     }
     if let Some(user) = request(ctx).viewer.optional_user_id() {
         if wants(&by_member) {

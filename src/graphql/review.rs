@@ -522,10 +522,11 @@ impl ReviewQuery {
             .field("organization")
             .exists()
         {
-            loaders
-                .organizations
-                .load_many(ranked.iter().map(|r| r.application.organization_id))
-                .await?;
+            crate::graphql::loaders::prefetch(
+                &loaders.organizations,
+                ranked.iter().map(|r| r.application.organization_id),
+            )
+            .await?;
         }
         Ok(ranked.into_iter().map(RankedApplication).collect())
     }
