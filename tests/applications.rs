@@ -542,6 +542,32 @@ async fn managers_list_submitted_applications_with_filters_and_order() {
     }
 }
 
+const PAGED: &str = "query($after: String, $first: Int) { applications(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }";
+
+/// Every application a session lists, page by page, with the total each page reported.
+async fn page_through(app: &TestApp, session: &Session, first: u32) -> (Vec<String>, Vec<usize>) {
+    let (mut seen, mut totals) = (Vec::new(), Vec::new());
+    let mut after = Value::Null;
+    loop {
+        let response = app
+            .graphql_as(
+                Some(&session.access),
+                PAGED,
+                json!({ "after": after, "first": first }),
+            )
+            .await;
+        let page = &data(&response)["applications"];
+        totals.push(page["totalCount"].as_u64().unwrap() as usize);
+        for edge in page["edges"].as_array().unwrap() {
+            seen.push(edge["node"]["id"].as_str().unwrap().to_owned());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (seen, totals);
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
 /// A manager of two funds who is also a member of an applicant organisation: their listing merges
 /// one index range per fund and per organisation, so it must show each application once, in
 /// order across the ranges, with their own drafts but nobody else's, whatever the page size.
@@ -600,32 +626,12 @@ async fn a_listing_over_several_funds_and_an_own_organisation_shows_each_applica
     submit_as(&w.manager, &own_submitted).await;
     expected.push(own_submitted);
 
-    let paged = "query($after: String, $first: Int) { applications(first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }";
+    // Newest first, across funds and the organisation alike, at any page size.
+    let newest_first: Vec<String> = expected.iter().rev().cloned().collect();
     for first in [1, 2, 3, 100] {
-        let mut seen = Vec::new();
-        let mut after = Value::Null;
-        loop {
-            let response = w
-                .app
-                .graphql_as(
-                    Some(&w.manager.access),
-                    paged,
-                    json!({ "after": after, "first": first }),
-                )
-                .await;
-            let page = &data(&response)["applications"];
-            assert_eq!(page["totalCount"], expected.len(), "page size {first}");
-            for edge in page["edges"].as_array().unwrap() {
-                seen.push(edge["node"]["id"].as_str().unwrap().to_owned());
-            }
-            if page["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = page["pageInfo"]["endCursor"].clone();
-        }
-        // Newest first, across funds and the organisation alike.
-        let newest_first: Vec<String> = expected.iter().rev().cloned().collect();
+        let (seen, totals) = page_through(&w.app, &w.manager, first).await;
         assert_eq!(seen, newest_first, "page size {first}");
+        assert!(totals.iter().all(|total| *total == expected.len()));
         assert!(!seen.contains(&hidden));
     }
     // A reach wider than the listing merges range by range is read as one filtered range, with
@@ -635,33 +641,9 @@ async fn a_listing_over_several_funds_and_an_own_organisation_shows_each_applica
             json!({ "input": { "nameEn": format!("Fund {n}"), "budget": { "amount": "1000", "currency": "CNY" }, "managerIds": [w.manager.id] } })).await);
     }
     for first in [2, 100] {
-        let mut seen = Vec::new();
-        let mut after = Value::Null;
-        loop {
-            let response = w
-                .app
-                .graphql_as(
-                    Some(&w.manager.access),
-                    paged,
-                    json!({ "after": after, "first": first }),
-                )
-                .await;
-            let page = &data(&response)["applications"];
-            assert_eq!(
-                page["totalCount"],
-                expected.len(),
-                "wide reach, page size {first}"
-            );
-            for edge in page["edges"].as_array().unwrap() {
-                seen.push(edge["node"]["id"].as_str().unwrap().to_owned());
-            }
-            if page["pageInfo"]["hasNextPage"] != true {
-                break;
-            }
-            after = page["pageInfo"]["endCursor"].clone();
-        }
-        let newest_first: Vec<String> = expected.iter().rev().cloned().collect();
+        let (seen, totals) = page_through(&w.app, &w.manager, first).await;
         assert_eq!(seen, newest_first, "wide reach, page size {first}");
+        assert!(totals.iter().all(|total| *total == expected.len()));
     }
     // One call of a managed fund: its submitted applications, the manager's own one once.
     let in_call = "query($call: ID!) { applications(filter: { callId: $call }, first: 100) { edges { node { id } } } }";
@@ -695,7 +677,7 @@ async fn a_listing_over_several_funds_and_an_own_organisation_shows_each_applica
     // The applicant still sees their organisation's applications, draft included, and nothing else.
     let response = w
         .app
-        .graphql_as(Some(&w.applicant.access), paged, json!({ "first": 100 }))
+        .graphql_as(Some(&w.applicant.access), PAGED, json!({ "first": 100 }))
         .await;
     assert_eq!(data(&response)["applications"]["totalCount"], 5);
 }

@@ -264,34 +264,33 @@ fn is_public_read(document: &ExecutableDocument) -> bool {
         return false;
     };
     operation.node.ty == async_graphql::parser::types::OperationType::Query
-        && operation
-            .node
-            .selection_set
-            .node
-            .items
-            .iter()
-            .all(|selection| match &selection.node {
-                Selection::Field(field) => {
-                    PUBLIC_ROOT_FIELDS.contains(&field.node.name.node.as_str())
-                }
-                _ => false,
-            })
+        && root_fields_all(operation, |name| PUBLIC_ROOT_FIELDS.contains(&name))
 }
 
 /// Whether every operation selects only `__schema` / `__type` at the top.
 fn is_introspection_only(document: &ExecutableDocument) -> bool {
-    document.operations.iter().all(|(_, operation)| {
-        operation
-            .node
-            .selection_set
-            .node
-            .items
-            .iter()
-            .all(|selection| match &selection.node {
-                Selection::Field(field) => field.node.name.node.starts_with("__"),
-                _ => false,
-            })
-    })
+    document
+        .operations
+        .iter()
+        .all(|(_, operation)| root_fields_all(operation, |name| name.starts_with("__")))
+}
+
+/// Whether every root selection of the operation is a plain field whose name passes `test`
+/// (fragments at the root never do).
+fn root_fields_all(
+    operation: &Positioned<async_graphql::parser::types::OperationDefinition>,
+    test: impl Fn(&str) -> bool,
+) -> bool {
+    operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .all(|selection| match &selection.node {
+            Selection::Field(field) => test(field.node.name.node.as_str()),
+            _ => false,
+        })
 }
 
 #[cfg(test)]
