@@ -178,38 +178,45 @@ async fn store_snapshots(
     Ok(())
 }
 
-/// The submitted version of a seeded application, shaped as submission writes it, with the
-/// partners and budget lines just generated for it.
-fn snapshot_of(app: &application::Model, rows: &Rows) -> serde_json::Value {
+/// The submitted version of a seeded application, as submission writes it, with the partners
+/// and budget lines just generated for it (seeded applications carry no documents).
+fn snapshot_of(
+    app: &application::Model,
+    currency: &str,
+    rows: &Rows,
+    organizations: &HashMap<Uuid, organization::Model>,
+) -> anyhow::Result<serde_json::Value> {
+    let mine = |id: &Uuid| id == &app.id;
     let partners: Vec<_> = rows
         .partners
         .iter()
         .rev()
-        .take_while(|p| p.application_id == app.id)
-        .map(|p| json!({ "organizationId": p.organization_id, "budgetShareMinor": p.budget_share_minor }))
+        .take_while(|p| mine(&p.application_id))
+        .cloned()
         .collect();
     let lines: Vec<_> = rows
         .budget_lines
         .iter()
         .rev()
-        .take_while(|l| l.application_id == app.id)
-        .map(|l| json!({ "category": l.category, "description": l.description, "amountMinor": l.amount_minor }))
+        .take_while(|l| mine(&l.application_id))
+        .cloned()
         .collect();
-    json!({
-        "content": {
-            "titleEn": app.title_en, "titleZh": app.title_zh,
-            "summaryEn": app.summary_en, "summaryZh": app.summary_zh,
-            "descriptionEn": app.description_en, "descriptionZh": app.description_zh,
-            "hostCountries": app.host_countries.trim_matches(',').split(',').collect::<Vec<_>>(),
-            "sdgGoals": app.sdg_goals.trim_matches(',').split(',').collect::<Vec<_>>(),
-            "requestedMinor": app.requested_minor,
-            "durationMonths": app.duration_months, "plannedStart": app.planned_start,
-        },
-        "organization": { "id": app.organization_id, "category": app.applicant_category },
-        "partners": partners,
-        "budgetLines": lines,
-        "documents": [],
-    })
+    let partner_orgs: Vec<_> = partners
+        .iter()
+        .filter_map(|p| organizations.get(&p.organization_id).cloned())
+        .collect();
+    let org = organizations
+        .get(&app.organization_id)
+        .context("a seeded application's organisation is missing")?;
+    Ok(crate::service::application::submitted_version(
+        app,
+        currency,
+        org,
+        &partners,
+        &partner_orgs,
+        &lines,
+        &[],
+    ))
 }
 
 impl Rows {
@@ -406,6 +413,12 @@ pub async fn seed(
         rows.organizations.push(org);
     }
     counts.organizations = organization_count;
+    // Kept for the submitted versions, which name the applicant and partners as they were.
+    let organizations: HashMap<Uuid, organization::Model> = rows
+        .organizations
+        .iter()
+        .map(|org| (org.id, org.clone()))
+        .collect();
     rows.flush(db).await?;
     let categories: HashMap<Uuid, String> = organization::Entity::find()
         .all(db)
@@ -847,7 +860,8 @@ pub async fn seed(
                         fund_disbursed += disbursed;
                     }
                 }
-                rows.snapshots.push((app.id, snapshot_of(&app, &rows)));
+                let snapshot = snapshot_of(&app, currency, &rows, &organizations)?;
+                rows.snapshots.push((app.id, snapshot));
                 rows.applications.push(app);
                 counts.applications += 1;
             }

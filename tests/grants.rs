@@ -152,6 +152,19 @@ impl World {
             json!({ "g": self.grant, "input": { "accountName": "Maji Safi", "accountNumber": "0123456789", "bankName": "KCB", "swift": "KCBLKENA", "currency": currency } })).await);
     }
 
+    /// The approver approves a tranche at an expected rate of 0.14 to the US dollar.
+    async fn approve(&self, id: &str) {
+        data(
+            &self
+                .as_(
+                    &self.approver,
+                    APPROVE,
+                    json!({ "id": id, "rate": rate("0.14") }),
+                )
+                .await,
+        );
+    }
+
     /// Plans tranches (by the planner) and returns their ids.
     async fn plan(&self, tranches: Value) -> Vec<String> {
         let planned = self
@@ -292,14 +305,7 @@ async fn a_cny_grant_is_followed_from_approval_to_confirmed_receipt() {
         .await;
     assert_eq!(error_code(&early), Some("INVALID_STATE"));
     data(&w.as_(&w.planner, "mutation($id: ID!) { markTrancheConditionMet(disbursementId: $id) { conditionMetAt } }", json!({ "id": ids[1] })).await);
-    data(
-        &w.as_(
-            &w.approver,
-            APPROVE,
-            json!({ "id": ids[1], "rate": rate("0.14") }),
-        )
-        .await,
-    );
+    w.approve(&ids[1]).await;
     data(&w.as_(&w.planner, SENT, json!({ "id": ids[1], "input": { "bankReference": "KCB-TT-0002", "sentOn": day(91), "rateToUsd": "0.14", "rateToPayee": "18.2", "amountSent": { "amount": "1820000", "currency": "KES" } } })).await);
     assert_eq!(w.grant().await["disbursed"]["amount"], "400000.00");
     let failed = w.as_(&w.planner, "mutation($id: ID!) { markDisbursementFailed(disbursementId: $id, reason: \"Returned by the receiving bank\") { status grant { disbursed { amount } planned { amount } } } }", json!({ "id": ids[1] })).await;
@@ -542,14 +548,7 @@ async fn fifty_concurrent_sends_with_one_key_pay_once() {
     let ids = w
         .plan(json!([{ "amount": w.money("100000"), "dueOn": day(30) }]))
         .await;
-    data(
-        &w.as_(
-            &w.approver,
-            APPROVE,
-            json!({ "id": ids[0], "rate": rate("0.14") }),
-        )
-        .await,
-    );
+    w.approve(&ids[0]).await;
     let second = TestApp::spawn_on(w.app.db.shared(), |_| {}).await;
     second.clock.set(w.app.clock.now());
     let input = json!({ "bankReference": "KCB-1", "sentOn": day(30), "rateToUsd": "0.14", "amountSent": { "amount": "100000", "currency": "CNY" } });
@@ -692,14 +691,7 @@ async fn changed_bank_details_wait_for_a_manager() {
     let ids = w
         .plan(json!([{ "amount": w.money("100000"), "dueOn": day(30) }]))
         .await;
-    data(
-        &w.as_(
-            &w.approver,
-            APPROVE,
-            json!({ "id": ids[0], "rate": rate("0.14") }),
-        )
-        .await,
-    );
+    w.approve(&ids[0]).await;
     let changed = w.as_(&w.applicant, "mutation($g: ID!, $input: BankDetailsInput!) { setGrantBankDetails(grantId: $g, input: $input) { bankDetailsStatus bankDetails { accountNumber } } }",
         json!({ "g": w.grant, "input": { "accountName": "Maji Safi", "accountNumber": "999", "bankName": "Equity", "currency": "CNY" } })).await;
     assert_eq!(
@@ -833,14 +825,7 @@ async fn ending_a_grant_releases_what_was_not_paid() {
             { "amount": w.money("150000"), "dueOn": day(60) }
         ]))
         .await;
-    data(
-        &w.as_(
-            &w.approver,
-            APPROVE,
-            json!({ "id": ids[0], "rate": rate("0.14") }),
-        )
-        .await,
-    );
+    w.approve(&ids[0]).await;
     data(&w.as_(&w.planner, SENT, json!({ "id": ids[0], "input": { "bankReference": "R1", "sentOn": day(30), "rateToUsd": "0.14", "amountSent": { "amount": "100000", "currency": "CNY" } } })).await);
     let complete = "mutation($g: ID!) { completeGrant(grantId: $g) { status } }";
     let terminate = "mutation($g: ID!) { terminateGrant(grantId: $g, reason: \"Partner withdrew\") { status planned { amount } disbursements { status } } }";
@@ -938,14 +923,7 @@ async fn a_cancelled_tranche_frees_its_amount_and_cannot_be_sent() {
     let ids = w
         .plan(json!([{ "amount": w.money("400000"), "dueOn": day(30) }]))
         .await;
-    data(
-        &w.as_(
-            &w.approver,
-            APPROVE,
-            json!({ "id": ids[0], "rate": rate("0.14") }),
-        )
-        .await,
-    );
+    w.approve(&ids[0]).await;
     let cancel = "mutation($id: ID!, $k: String) { cancelDisbursement(disbursementId: $id, reason: \"Plan changed\", idempotencyKey: $k) { status cancelReason grant { planned { amount } } } }";
     let by_grantee = w.as_(&w.applicant, cancel, json!({ "id": ids[0] })).await;
     assert_eq!(error_code(&by_grantee), Some("FORBIDDEN"));

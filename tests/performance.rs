@@ -117,6 +117,23 @@ async fn read_operations_stay_within_ten_statements_at_any_page_size() {
         );
     }
     eprintln!("statements per request: {report:?}");
+
+    // Seeded applications carry their submitted version as submission writes it; listings never
+    // read it, and it is there when asked for.
+    let applicant = s.token(&s.fixtures.applicant).await;
+    let (version, _) = s
+        .measure(
+            Some(&applicant),
+            "query($id: ID!) { application(id: $id) { title { en } submittedVersion } }",
+            json!({ "id": s.fixtures.application }),
+        )
+        .await;
+    let version = &version["application"];
+    assert_eq!(
+        version["submittedVersion"]["content"]["titleEn"],
+        version["title"]["en"]
+    );
+    assert!(version["submittedVersion"]["organization"]["nameEn"].is_string());
 }
 
 /// Page 200 of a listing costs what page 1 costs: cursors, not offsets.

@@ -684,23 +684,15 @@ pub async fn submit(
         });
     }
 
-    let snapshot = json!({
-        "content": {
-            "titleEn": app.title_en, "titleZh": app.title_zh,
-            "summaryEn": app.summary_en, "summaryZh": app.summary_zh,
-            "descriptionEn": app.description_en, "descriptionZh": app.description_zh,
-            "hostCountries": split_delimited(&app.host_countries), "sdgGoals": split_delimited(&app.sdg_goals),
-            "requestedMinor": app.requested_minor, "currency": fund.currency,
-            "durationMonths": app.duration_months, "plannedStart": app.planned_start,
-        },
-        "organization": { "id": org.id, "nameEn": org.name_en, "nameZh": org.name_zh, "type": org.org_type, "country": org.country, "registryIdentifier": org.registry_identifier, "registeredOn": org.registered_on, "category": category_of(&org).as_str() },
-        "partners": partners.iter().map(|p| {
-            let o = partner_orgs.iter().find(|o| o.id == p.organization_id);
-            json!({ "organizationId": p.organization_id, "nameEn": o.map(|o| o.name_en.clone()), "country": o.map(|o| o.country.clone()), "category": o.map(|o| category_of(o).as_str()), "budgetShareMinor": p.budget_share_minor })
-        }).collect::<Vec<_>>(),
-        "budgetLines": lines.iter().map(|l| json!({ "category": l.category, "description": l.description, "amountMinor": l.amount_minor })).collect::<Vec<_>>(),
-        "documents": attached.iter().map(|d| json!({ "id": d.id, "kind": d.kind, "fileName": d.file_name, "contentType": d.content_type, "size": d.size_bytes, "sha256": d.sha256 })).collect::<Vec<_>>(),
-    });
+    let snapshot = submitted_version(
+        &app,
+        &fund.currency,
+        &org,
+        &partners,
+        &partner_orgs,
+        &lines,
+        &attached,
+    );
     let updated = application::Entity::update_many()
         .col_expr(application::Column::Status, Expr::value(to.as_str()))
         .col_expr(application::Column::SubmittedAt, Expr::value(now))
@@ -1167,6 +1159,36 @@ async fn reach_of(db: &impl ConnectionTrait, user: Uuid, call: Option<Uuid>) -> 
         }
     }
     Ok(reach)
+}
+
+/// What submission freezes: the content, the applicant, the partners, the budget lines and the
+/// documents as they are at that moment. `submittedVersion` shows it; the seed writes the same.
+pub fn submitted_version(
+    app: &application::Model,
+    currency: &str,
+    org: &organization::Model,
+    partners: &[partner::Model],
+    partner_orgs: &[organization::Model],
+    lines: &[budget_line::Model],
+    attached: &[entity::application_document::Model],
+) -> serde_json::Value {
+    json!({
+        "content": {
+            "titleEn": app.title_en, "titleZh": app.title_zh,
+            "summaryEn": app.summary_en, "summaryZh": app.summary_zh,
+            "descriptionEn": app.description_en, "descriptionZh": app.description_zh,
+            "hostCountries": split_delimited(&app.host_countries), "sdgGoals": split_delimited(&app.sdg_goals),
+            "requestedMinor": app.requested_minor, "currency": currency,
+            "durationMonths": app.duration_months, "plannedStart": app.planned_start,
+        },
+        "organization": { "id": org.id, "nameEn": org.name_en, "nameZh": org.name_zh, "type": org.org_type, "country": org.country, "registryIdentifier": org.registry_identifier, "registeredOn": org.registered_on, "category": category_of(org).as_str() },
+        "partners": partners.iter().map(|p| {
+            let o = partner_orgs.iter().find(|o| o.id == p.organization_id);
+            json!({ "organizationId": p.organization_id, "nameEn": o.map(|o| o.name_en.clone()), "country": o.map(|o| o.country.clone()), "category": o.map(|o| category_of(o).as_str()), "budgetShareMinor": p.budget_share_minor })
+        }).collect::<Vec<_>>(),
+        "budgetLines": lines.iter().map(|l| json!({ "category": l.category, "description": l.description, "amountMinor": l.amount_minor })).collect::<Vec<_>>(),
+        "documents": attached.iter().map(|d| json!({ "id": d.id, "kind": d.kind, "fileName": d.file_name, "contentType": d.content_type, "size": d.size_bytes, "sha256": d.sha256 })).collect::<Vec<_>>(),
+    })
 }
 
 /// Most documents one application may carry.
