@@ -198,33 +198,25 @@ async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
                 requests.len()
             ),
         ),
-        batch => {
-            let batch = batch.data(meta.clone()).data(std::sync::Arc::new(
-                crate::graphql::loaders::Loaders::new(&state.context),
-            ));
-            match batch {
-                BatchRequest::Single(request) if meta.viewer == Viewer::Anonymous => {
-                    match state.api.answer_anonymous(request).await {
-                        Answer::Kept(body) => {
-                            return ([(header::CONTENT_TYPE, "application/json")], body)
-                                .into_response();
-                        }
-                        Answer::Fresh(response) => BatchResponse::Single(response),
-                    }
+        BatchRequest::Single(request) if meta.viewer == Viewer::Anonymous => {
+            match state.api.answer_anonymous(request, &meta).await {
+                Answer::Kept(body) => {
+                    return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
                 }
-                BatchRequest::Single(request) => {
-                    BatchResponse::Single(state.api.execute(request).await)
-                }
-                BatchRequest::Batch(requests) => BatchResponse::Batch(
-                    futures_util::future::join_all(
-                        requests
-                            .into_iter()
-                            .map(|request| state.api.execute(request)),
-                    )
-                    .await,
-                ),
+                Answer::Fresh(response) => BatchResponse::Single(response),
             }
         }
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(state.api.execute(request, &meta).await)
+        }
+        BatchRequest::Batch(requests) => BatchResponse::Batch(
+            futures_util::future::join_all(
+                requests
+                    .into_iter()
+                    .map(|request| state.api.execute(request, &meta)),
+            )
+            .await,
+        ),
     };
     let response = match response {
         BatchResponse::Single(mut one) => {

@@ -71,6 +71,7 @@ pub struct Api {
     introspection: AppSchema,
     admission: std::sync::Arc<limits::Admission>,
     public: std::sync::Arc<public_cache::PublicCache>,
+    context: AppContext,
 }
 
 /// An answer: executed now, or kept from an earlier anonymous public read (already serialised).
@@ -100,6 +101,7 @@ impl Api {
             schema: schema(limits::Route::Limited),
             introspection: schema(limits::Route::Introspection),
             admission: std::sync::Arc::new(admission),
+            context: context.clone(),
             public: std::sync::Arc::new(public_cache::PublicCache::new(
                 config.public_cache_seconds,
                 context.clock.clone(),
@@ -107,22 +109,30 @@ impl Api {
         }
     }
 
-    /// Runs one request: admitted, executed, and its refusals given codes.
-    pub async fn execute(&self, request: async_graphql::Request) -> async_graphql::Response {
-        self.run(request).await.0
+    /// Runs one request: admitted, executed with its own loaders, and its refusals given codes.
+    pub async fn execute(
+        &self,
+        request: async_graphql::Request,
+        meta: &crate::http::RequestMeta,
+    ) -> async_graphql::Response {
+        self.run(request, meta).await.0
     }
 
     /// Answers one request of an anonymous reader: a public read is answered from what was kept
     /// for the same document and variables if it is recent enough, and otherwise kept for the
     /// next reader.
-    pub async fn answer_anonymous(&self, request: async_graphql::Request) -> Answer {
+    pub async fn answer_anonymous(
+        &self,
+        request: async_graphql::Request,
+        meta: &crate::http::RequestMeta,
+    ) -> Answer {
         let Some(key) = self.public.key(&request) else {
-            return Answer::Fresh(self.execute(request).await);
+            return Answer::Fresh(self.execute(request, meta).await);
         };
         if let Some(body) = self.public.get(&key) {
             return Answer::Kept(body);
         }
-        let (response, admitted) = self.run(request).await;
+        let (response, admitted) = self.run(request, meta).await;
         if admitted.is_some_and(|admitted| admitted.public_read)
             && response.errors.is_empty()
             && let Ok(body) = serde_json::to_vec(&response)
@@ -136,8 +146,12 @@ impl Api {
 
     async fn run(
         &self,
-        mut request: async_graphql::Request,
+        request: async_graphql::Request,
+        meta: &crate::http::RequestMeta,
     ) -> (async_graphql::Response, Option<limits::Admitted>) {
+        let mut request = request
+            .data(meta.clone())
+            .data(std::sync::Arc::new(loaders::Loaders::new(&self.context)));
         let admitted = match self.admission.admit(&mut request) {
             Err(refusal) => {
                 return (async_graphql::Response::from_errors(vec![refusal]), None);
