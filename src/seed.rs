@@ -23,7 +23,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait};
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::domain::call::{Criterion, Rubric, weighted_score_basis_points};
@@ -556,7 +555,6 @@ pub async fn seed(
                 host_countries: delimited(&hosts),
                 sdg_goals: delimited(&goals),
                 eligible_categories: ",CHINESE_NGO,INTERNATIONAL_NGO,HOST_COUNTRY_NGO,".into(),
-                required_documents: json!([]),
                 rubric: Some(rubric_json.clone()),
                 rules: rules_json.clone(),
                 reviewers_per_application: REVIEWS_PER_APPLICATION as i32,
@@ -606,6 +604,7 @@ pub async fn seed(
                     review_count: 0,
                     score_bp: None,
                     score_spread_bp: None,
+                    version: 1,
                     created_by: owner_id,
                     created_at: opens_at + Duration::minutes(reference as i64),
                     updated_at: now,
@@ -736,6 +735,7 @@ pub async fn seed(
                         rationale: Some("Seeded decision".into()),
                         rationale_shared: true,
                         decided_by: managers[0].id,
+                        desk_rejection: None,
                         decided_at,
                     });
                     if outcome == "APPROVE" {

@@ -37,6 +37,8 @@ pub struct Model {
     pub score_bp: Option<i32>,
     /// Highest minus lowest submitted score, in basis points.
     pub score_spread_bp: Option<i32>,
+    /// Raised by every save of the draft; a save based on an older version is refused.
+    pub version: i32,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -27,7 +27,6 @@ pub struct Model {
     pub sdg_goals: String,
     /// `,CHINESE_NGO,HOST_COUNTRY_NGO,`: derived from the rules, for filtering.
     pub eligible_categories: String,
-    pub required_documents: Json,
     pub rubric: Option<Json>,
     pub rules: Json,
     pub reviewers_per_application: i32,

@@ -18,6 +18,9 @@ mod m20261122_000011_create_disbursement;
 mod m20261122_000012_add_listing_indexes;
 mod m20261122_000013_add_application_fund;
 mod m20261122_000014_add_grant_breakdown_keys;
+mod m20261202_000015_move_required_documents_into_rules;
+mod m20261202_000016_add_desk_rejection;
+mod m20261202_000017_add_application_version;
 
 pub struct Migrator;
 
@@ -39,6 +42,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000012_add_listing_indexes::Migration),
             Box::new(m20261122_000013_add_application_fund::Migration),
             Box::new(m20261122_000014_add_grant_breakdown_keys::Migration),
+            Box::new(m20261202_000015_move_required_documents_into_rules::Migration),
+            Box::new(m20261202_000016_add_desk_rejection::Migration),
+            Box::new(m20261202_000017_add_application_version::Migration),
         ]
     }
 }

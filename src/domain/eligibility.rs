@@ -271,6 +271,31 @@ impl EligibilityRules {
         Ok(())
     }
 
+    /// The document kinds the call requires: one `REQUIRED_DOCUMENT` rule each, in order.
+    pub fn required_documents(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter_map(|rule| match rule {
+                RuleKind::RequiredDocument { document_kind } => Some(document_kind.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Makes `kinds` the call's required documents: the other rules stay as they are, the
+    /// `REQUIRED_DOCUMENT` rules become one per kind (repeats are one).
+    pub fn set_required_documents(&mut self, kinds: Vec<String>) -> Result<(), RuleError> {
+        self.rules
+            .retain(|rule| !matches!(rule, RuleKind::RequiredDocument { .. }));
+        for document_kind in kinds {
+            let rule = RuleKind::RequiredDocument { document_kind }.validated()?;
+            if !self.rules.contains(&rule) {
+                self.rules.push(rule);
+            }
+        }
+        Ok(())
+    }
+
     /// Removes and returns the rule at `index` (0 is the NGO-only rule, which cannot go).
     pub fn remove(&mut self, index: usize) -> Result<RuleKind, RuleError> {
         match self.rules.get(index) {
@@ -323,17 +348,33 @@ pub struct PartnerFacts {
     pub country: CountryCode,
     /// Whether the partner has accepted to take part.
     pub accepted: bool,
+    /// Whether the partner has not answered yet: the one fact of a draft that may still come.
+    pub pending: bool,
     /// The partner's host-country registrations: the country and, when it expires, the last day
     /// it is valid.
     pub registrations: Vec<(CountryCode, Option<NaiveDate>)>,
 }
 
+/// What the facts describe: an organisation thinking of applying, or an application's draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// No application exists yet: what it will say is unknown, so rules about it are pending.
+    Prospective,
+    /// A draft exists: what it does not say is a fact (no host country named, no document
+    /// attached). Only a partner that has not answered yet leaves a rule pending.
+    Draft,
+}
+
 /// Everything the rules are evaluated against, gathered by the caller.
 ///
 /// Before an application exists (an applicant checking whether to apply) the application facts
-/// are simply absent: no host countries, `requested_minor: None`, no documents and no partners.
+/// are simply absent: no host countries, `requested_minor: None`, no documents and no partners,
+/// with [`Subject::Prospective`]. A draft is evaluated with [`Subject::Draft`], by the same code
+/// that decides its submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EligibilityFacts {
+    /// Whether an application exists, which decides what an absent fact means.
+    pub subject: Subject,
     /// The applicant's derived category.
     pub category: ApplicantCategory,
     /// Where the applicant is based.
@@ -529,14 +570,21 @@ fn host_country_in(countries: &[CountryCode], facts: &EligibilityFacts) -> Evalu
     let eligible_en = list_en(countries.iter().map(|&c| country_en(c)), "and");
     let eligible_zh = list_zh(countries.iter().map(|&c| country_zh(c)));
     if facts.host_countries.is_empty() {
-        return (
-            Outcome::Pending,
-            format!(
-                "the application names no host country yet; this call funds work in {}",
-                list_en(countries.iter().map(|&c| country_en(c)), "or")
+        let or_en = list_en(countries.iter().map(|&c| country_en(c)), "or");
+        return match facts.subject {
+            Subject::Prospective => (
+                Outcome::Pending,
+                format!(
+                    "the application names no host country yet; this call funds work in {or_en}"
+                ),
+                format!("申请尚未填写东道国；本次征集资助在{eligible_zh}开展的项目"),
             ),
-            format!("申请尚未填写东道国；本次征集资助在{eligible_zh}开展的项目"),
-        );
+            Subject::Draft => (
+                Outcome::Fail,
+                format!("the application names no host country; this call funds work in {or_en}"),
+                format!("申请未填写东道国；本次征集资助在{eligible_zh}开展的项目"),
+            ),
+        };
     }
     let outside: Vec<CountryCode> = without_repeats(
         facts
@@ -651,21 +699,32 @@ fn full_years_zh(full_years: u32) -> String {
 
 fn host_country_partner(facts: &EligibilityFacts) -> Evaluation {
     if facts.host_countries.is_empty() {
-        return (
-            Outcome::Pending,
-            "the application names no host country yet, so its host-country partners cannot be \
-             checked"
-                .to_owned(),
-            "申请尚未填写东道国，暂无法核对东道国合作伙伴".to_owned(),
-        );
+        return match facts.subject {
+            Subject::Prospective => (
+                Outcome::Pending,
+                "the application names no host country yet, so its host-country partners cannot \
+                 be checked"
+                    .to_owned(),
+                "申请尚未填写东道国，暂无法核对东道国合作伙伴".to_owned(),
+            ),
+            Subject::Draft => (
+                Outcome::Fail,
+                "the application names no host country, so it has no host-country partner"
+                    .to_owned(),
+                "申请未填写东道国，因此没有东道国合作伙伴".to_owned(),
+            ),
+        };
     }
     let hosts = without_repeats(facts.host_countries.clone());
     let mut gaps_en = Vec::new();
     let mut gaps_zh = Vec::new();
+    // A gap that a partner who has not answered yet would fill is not a failure yet.
+    let mut only_awaiting_answers = true;
     for &host in &hosts {
         if let Some((gap_en, gap_zh)) = partner_gap(host, facts) {
             gaps_en.push(gap_en);
             gaps_zh.push(gap_zh);
+            only_awaiting_answers &= awaiting_local_partner(host, facts);
         }
     }
     if gaps_en.is_empty() {
@@ -683,7 +742,30 @@ fn host_country_partner(facts: &EligibilityFacts) -> Evaluation {
             ),
         );
     }
-    (Outcome::Fail, gaps_en.join("; "), gaps_zh.join("；"))
+    let outcome = if only_awaiting_answers {
+        Outcome::Pending
+    } else {
+        Outcome::Fail
+    };
+    (outcome, gaps_en.join("; "), gaps_zh.join("；"))
+}
+
+/// Whether a partner that has not answered yet would give `host` its local NGO.
+fn awaiting_local_partner(host: CountryCode, facts: &EligibilityFacts) -> bool {
+    facts
+        .partners
+        .iter()
+        .any(|partner| partner.pending && qualifies_for(host, partner, facts.evaluation_date))
+}
+
+/// Whether `partner` is an NGO of `host` or validly registered there on `on`.
+fn qualifies_for(host: CountryCode, partner: &PartnerFacts, on: NaiveDate) -> bool {
+    partner.category.can_receive_money()
+        && ((partner.category == ApplicantCategory::HostCountryNgo && partner.country == host)
+            || partner
+                .registrations
+                .iter()
+                .any(|&(country, until)| country == host && until.is_none_or(|until| until >= on)))
 }
 
 /// Why `host` lacks a local NGO on the project, or `None` when it has one.
@@ -722,10 +804,18 @@ fn partner_gap(host: CountryCode, facts: &EligibilityFacts) -> Option<(String, S
     if facts
         .partners
         .iter()
-        .any(|partner| !partner.accepted && qualifies(partner))
+        .any(|partner| partner.pending && qualifies(partner))
     {
-        en.push_str(" (a partner there has not accepted yet)");
-        zh.push_str("（当地合作伙伴尚未确认参与）");
+        en.push_str(" (a partner there has not answered yet)");
+        zh.push_str("（当地合作伙伴尚未答复）");
+    }
+    if facts
+        .partners
+        .iter()
+        .any(|partner| !partner.accepted && !partner.pending && qualifies(partner))
+    {
+        en.push_str(" (a partner there declined)");
+        zh.push_str("（当地合作伙伴已拒绝参与）");
     }
     let latest_expiry = facts
         .partners
@@ -789,7 +879,7 @@ fn requested_amount_in_range(
 }
 
 fn required_document(document_kind: &str, facts: &EligibilityFacts) -> Evaluation {
-    if facts.document_kinds.is_empty() {
+    if facts.document_kinds.is_empty() && facts.subject == Subject::Prospective {
         return (
             Outcome::Pending,
             format!(
@@ -940,6 +1030,7 @@ mod tests {
     /// A Chinese NGO with a complete application for work in Kenya.
     fn facts() -> EligibilityFacts {
         EligibilityFacts {
+            subject: Subject::Draft,
             category: C::ChineseNgo,
             organization_country: CountryCode::CN,
             registered_on: Some(date("2015-03-10")),
@@ -960,6 +1051,7 @@ mod tests {
             requested_minor: None,
             document_kinds: vec![],
             partners: vec![],
+            subject: Subject::Prospective,
             ..facts()
         }
     }
@@ -969,6 +1061,7 @@ mod tests {
             category: C::HostCountryNgo,
             country: host,
             accepted: true,
+            pending: false,
             registrations: vec![],
         }
     }
@@ -978,6 +1071,7 @@ mod tests {
             category: C::ChineseNgo,
             country: CountryCode::CN,
             accepted: true,
+            pending: false,
             registrations: vec![(host, until.map(date))],
         }
     }
@@ -1687,6 +1781,7 @@ mod tests {
     fn a_partner_that_has_not_accepted_does_not_count_and_the_reason_says_so() {
         let mut pending = local_partner(kenya());
         pending.accepted = false;
+        pending.pending = true;
         let result = check(
             RuleKind::HostCountryPartnerRequired,
             &EligibilityFacts {
@@ -1694,13 +1789,14 @@ mod tests {
                 ..facts()
             },
         );
-        assert_eq!(result.outcome, Outcome::Fail);
+        // The answer may still come: the rule waits for it rather than failing.
+        assert_eq!(result.outcome, Outcome::Pending);
         assert!(
             result
                 .reason_en
-                .ends_with("(a partner there has not accepted yet)")
+                .ends_with("(a partner there has not answered yet)")
         );
-        assert!(result.reason_zh.ends_with("（当地合作伙伴尚未确认参与）"));
+        assert!(result.reason_zh.ends_with("（当地合作伙伴尚未答复）"));
     }
 
     #[test]
@@ -1754,6 +1850,7 @@ mod tests {
             category: C::Company,
             country: kenya(),
             accepted: true,
+            pending: false,
             registrations: vec![(kenya(), None)],
         };
         let result = check(
@@ -2178,5 +2275,163 @@ mod tests {
             serde_json::to_value(Outcome::Pending).unwrap(),
             serde_json::json!("PENDING")
         );
+    }
+
+    // A draft: what it does not say is a fact.
+
+    #[test]
+    fn a_draft_without_a_host_country_fails_the_host_country_rules() {
+        let draft = EligibilityFacts {
+            host_countries: vec![],
+            ..facts()
+        };
+        let rule = RuleKind::HostCountryIn {
+            countries: vec![kenya()],
+        };
+        let result = check(rule, &draft);
+        assert_eq!(result.outcome, Outcome::Fail);
+        assert_eq!(
+            result.reason_en,
+            "the application names no host country; this call funds work in Kenya (KE)"
+        );
+        let result = check(RuleKind::HostCountryPartnerRequired, &draft);
+        assert_eq!(result.outcome, Outcome::Fail);
+        assert!(result.reason_zh.contains("申请未填写东道国"));
+    }
+
+    #[test]
+    fn a_draft_without_documents_fails_the_document_rule() {
+        let result = check(
+            RuleKind::RequiredDocument {
+                document_kind: "BUDGET".to_owned(),
+            },
+            &EligibilityFacts {
+                document_kinds: vec![],
+                ..facts()
+            },
+        );
+        assert_eq!(result.outcome, Outcome::Fail);
+        assert_eq!(
+            result.reason_en,
+            "no document of kind BUDGET is attached; this call requires one"
+        );
+    }
+
+    #[test]
+    fn a_partner_that_declined_fails_the_partner_rule_and_the_reason_says_so() {
+        let mut declined = local_partner(kenya());
+        declined.accepted = false;
+        let result = check(
+            RuleKind::HostCountryPartnerRequired,
+            &EligibilityFacts {
+                partners: vec![declined],
+                ..facts()
+            },
+        );
+        assert_eq!(result.outcome, Outcome::Fail);
+        assert!(result.reason_en.ends_with("(a partner there declined)"));
+    }
+
+    #[test]
+    fn a_pending_partner_does_not_hide_a_country_with_no_partner_at_all() {
+        let mut pending = local_partner(kenya());
+        pending.accepted = false;
+        pending.pending = true;
+        let result = check(
+            RuleKind::HostCountryPartnerRequired,
+            &EligibilityFacts {
+                host_countries: vec![kenya(), ethiopia()],
+                partners: vec![pending],
+                ..facts()
+            },
+        );
+        assert_eq!(result.outcome, Outcome::Fail);
+    }
+
+    /// Over many drafts: a rule of a draft is pending only while a partner has not answered, and
+    /// submission passes exactly when every rule passes.
+    #[test]
+    fn a_draft_is_pending_only_on_unanswered_partners_and_submission_follows_the_report() {
+        let all_rules = rules(vec![
+            RuleKind::HostCountryIn {
+                countries: vec![kenya()],
+            },
+            RuleKind::HostCountryPartnerRequired,
+            RuleKind::RequestedAmountInRange {
+                min_minor: 1_000_000,
+                max_minor: 5_000_000,
+            },
+            RuleKind::RequiredDocument {
+                document_kind: "BUDGET".to_owned(),
+            },
+            RuleKind::MinYearsRegistered { years: 3 },
+            RuleKind::MaxOpenApplicationsPerOrganization { max: 1 },
+        ]);
+        for bits in 0u32..1 << 9 {
+            let on = |bit: u32| bits & (1 << bit) != 0;
+            let mut partner = local_partner(if on(0) { kenya() } else { ethiopia() });
+            partner.accepted = on(1) && !on(2);
+            partner.pending = on(2);
+            let draft = EligibilityFacts {
+                host_countries: if on(3) { vec![kenya()] } else { vec![] },
+                partners: if on(4) { vec![partner] } else { vec![] },
+                document_kinds: if on(5) {
+                    vec!["BUDGET".to_owned()]
+                } else {
+                    vec![]
+                },
+                requested_minor: Some(if on(6) { 2_000_000 } else { 9_000_000 }),
+                registered_on: Some(date(if on(7) { "2010-01-01" } else { "2026-01-01" })),
+                other_open_applications_in_call: u32::from(on(8)),
+                ..facts()
+            };
+            let results = evaluate(&all_rules, &draft);
+            let any_pending_partner = draft.partners.iter().any(|p| p.pending);
+            for result in &results {
+                if result.outcome == Outcome::Pending {
+                    assert!(any_pending_partner, "{bits:09b}: {result:?}");
+                }
+            }
+            let all_pass = results.iter().all(|r| r.outcome == Outcome::Pass);
+            match evaluate_for_submission(&all_rules, &draft) {
+                Ok(()) => assert!(all_pass, "{bits:09b}"),
+                Err(unmet) => {
+                    let named: Vec<&RuleKind> = results
+                        .iter()
+                        .filter(|r| r.outcome != Outcome::Pass)
+                        .map(|r| &r.rule)
+                        .collect();
+                    assert_eq!(
+                        unmet.iter().map(|r| &r.rule).collect::<Vec<_>>(),
+                        named,
+                        "{bits:09b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn required_documents_are_rules_and_setting_them_keeps_the_other_rules() {
+        let mut rules = rules(vec![
+            RuleKind::MinYearsRegistered { years: 2 },
+            RuleKind::RequiredDocument {
+                document_kind: "BUDGET".to_owned(),
+            },
+        ]);
+        rules
+            .set_required_documents(vec![
+                "PROPOSAL".to_owned(),
+                "REGISTRATION_CERTIFICATE".to_owned(),
+                "PROPOSAL".to_owned(),
+            ])
+            .unwrap();
+        assert_eq!(
+            rules.required_documents(),
+            ["PROPOSAL", "REGISTRATION_CERTIFICATE"]
+        );
+        assert_eq!(rules.rules()[0], RuleKind::NgoOnly);
+        assert_eq!(rules.rules()[1], RuleKind::MinYearsRegistered { years: 2 });
+        assert!(rules.set_required_documents(vec![" ".to_owned()]).is_err());
     }
 }

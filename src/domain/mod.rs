@@ -17,5 +17,6 @@ pub mod money;
 pub mod organization;
 pub mod review;
 pub mod sdg;
+pub mod submission;
 pub mod tracking;
 pub mod usci;

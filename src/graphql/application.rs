@@ -1,7 +1,7 @@
 //! Applications over GraphQL: drafting, partners, submission, withdrawal and listing, each
 //! application telling its viewer what they may do next.
 
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, Upload};
+use async_graphql::{Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, Upload};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{application, application_budget_line, application_partner};
 
@@ -11,7 +11,7 @@ use crate::domain::application::{
 use crate::domain::country::CountryCode;
 use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult};
-use crate::graphql::call::Call;
+use crate::graphql::call::{Call, EligibilityReport};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::decision::Decision;
 use crate::graphql::grant::Grant;
@@ -23,7 +23,7 @@ use crate::graphql::types::{
     LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
 };
 use crate::service::application::{
-    self as service, ApplicationContent, ApplicationFilter, ApplicationSort,
+    self as service, ApplicationChanges, ApplicationFilter, ApplicationSort,
 };
 use crate::service::call::split_delimited;
 
@@ -409,6 +409,21 @@ impl Application {
             .map(ApplicationDocument)
             .collect())
     }
+    /// Raised by every save of the draft; send it as `baseVersion` with a change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// The draft checked exactly as submission would check it now: every eligibility rule
+    /// against what the draft says, and what else stops it (partners' answers, the budget, the
+    /// award bounds, the call's deadline). None once the application is no longer a draft.
+    async fn eligibility(&self, ctx: &Context<'_>) -> AppResult<Option<EligibilityReport>> {
+        let request = request(ctx);
+        Ok(
+            service::draft_check(request.app, &request.viewer, self.0.id)
+                .await?
+                .map(EligibilityReport::of_draft),
+        )
+    }
     async fn viewer_can_edit(&self, ctx: &Context<'_>) -> AppResult<bool> {
         Ok(permissions(ctx, &self.0).await?.can_edit)
     }
@@ -503,12 +518,18 @@ impl ApplicationPartner {
     async fn budget_share(&self) -> AppResult<MoneyOutput> {
         money(self.0.budget_share_minor, self.1)
     }
-    async fn status(&self) -> PartnershipStatus {
-        match self.0.status.parse::<DomainPartnerStatus>() {
-            Ok(DomainPartnerStatus::Accepted) => PartnershipStatus::Accepted,
-            Ok(DomainPartnerStatus::Declined) => PartnershipStatus::Declined,
-            _ => PartnershipStatus::Pending,
-        }
+    async fn status(&self) -> AppResult<PartnershipStatus> {
+        partnership_status(&self.0)
+    }
+}
+
+/// A stored partner answer; an unknown value is a fault, never a default.
+fn partnership_status(row: &application_partner::Model) -> AppResult<PartnershipStatus> {
+    match row.status.parse::<DomainPartnerStatus>() {
+        Ok(DomainPartnerStatus::Pending) => Ok(PartnershipStatus::Pending),
+        Ok(DomainPartnerStatus::Accepted) => Ok(PartnershipStatus::Accepted),
+        Ok(DomainPartnerStatus::Declined) => Ok(PartnershipStatus::Declined),
+        Err(e) => Err(AppError::internal(anyhow::anyhow!("{e}"))),
     }
 }
 
@@ -576,33 +597,52 @@ pub struct BudgetLineInput {
     pub amount: MoneyInput,
 }
 
+/// A draft's content. Creating a draft needs `requestedAmount`; a change sends only what changes:
+/// a field left out stays as it is, and `null` clears an optional text or number (an empty list
+/// clears a list).
 #[derive(InputObject)]
 pub struct ApplicationInput {
-    pub title_en: Option<String>,
-    pub title_zh: Option<String>,
-    pub summary_en: Option<String>,
-    pub summary_zh: Option<String>,
-    pub description_en: Option<String>,
-    pub description_zh: Option<String>,
-    #[graphql(default)]
-    pub host_countries: Vec<String>,
-    #[graphql(default)]
-    pub sdg_goals: Vec<i32>,
-    pub requested_amount: MoneyInput,
-    pub duration_months: Option<i32>,
-    pub planned_start: Option<NaiveDate>,
-    #[graphql(default)]
-    pub partners: Vec<PartnerInput>,
-    #[graphql(default)]
-    pub budget_lines: Vec<BudgetLineInput>,
+    pub title_en: MaybeUndefined<String>,
+    pub title_zh: MaybeUndefined<String>,
+    pub summary_en: MaybeUndefined<String>,
+    pub summary_zh: MaybeUndefined<String>,
+    pub description_en: MaybeUndefined<String>,
+    pub description_zh: MaybeUndefined<String>,
+    pub host_countries: Option<Vec<String>>,
+    pub sdg_goals: Option<Vec<i32>>,
+    pub requested_amount: Option<MoneyInput>,
+    pub duration_months: MaybeUndefined<i32>,
+    pub planned_start: MaybeUndefined<NaiveDate>,
+    /// Every partner, with its share: a partner whose share is unchanged keeps its answer; a
+    /// new partner, or one with a new share, is asked (again) and its members are emailed.
+    pub partners: Option<Vec<PartnerInput>>,
+    pub budget_lines: Option<Vec<BudgetLineInput>>,
+}
+
+/// `Some(value)` for a sent field (`Some(None)` for an explicit `null`), `None` when left out.
+fn sent<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
+    }
+}
+
+fn text(
+    value: MaybeUndefined<String>,
+    field: &str,
+    max: usize,
+) -> AppResult<Option<Option<String>>> {
+    sent(value)
+        .map(|text| optional_text(text, field, max))
+        .transpose()
 }
 
 impl ApplicationInput {
-    fn parse(self) -> AppResult<ApplicationContent> {
-        let host_countries = parse_countries(&self.host_countries, "input.hostCountries")?;
-        let sdg_goals = parse_sdgs(&self.sdg_goals, "input.sdgGoals")?;
-        if self
-            .duration_months
+    fn parse(self) -> AppResult<ApplicationChanges> {
+        let duration_months = sent(self.duration_months);
+        if duration_months
+            .flatten()
             .is_some_and(|m| !(1..=120).contains(&m))
         {
             return Err(AppError::bad_input(
@@ -610,60 +650,77 @@ impl ApplicationInput {
                 "between 1 and 120 months",
             ));
         }
-        Ok(ApplicationContent {
-            title_en: optional_text(self.title_en, "input.titleEn", 300)?,
-            title_zh: optional_text(self.title_zh, "input.titleZh", 300)?,
-            summary_en: optional_text(self.summary_en, "input.summaryEn", 2_000)?,
-            summary_zh: optional_text(self.summary_zh, "input.summaryZh", 2_000)?,
-            description_en: optional_text(self.description_en, "input.descriptionEn", 50_000)?,
-            description_zh: optional_text(self.description_zh, "input.descriptionZh", 50_000)?,
-            host_countries,
-            sdg_goals,
-            requested: self.requested_amount.parse("input.requestedAmount")?,
-            duration_months: self.duration_months,
-            planned_start: self.planned_start,
+        Ok(ApplicationChanges {
+            title_en: text(self.title_en, "input.titleEn", 300)?,
+            title_zh: text(self.title_zh, "input.titleZh", 300)?,
+            summary_en: text(self.summary_en, "input.summaryEn", 2_000)?,
+            summary_zh: text(self.summary_zh, "input.summaryZh", 2_000)?,
+            description_en: text(self.description_en, "input.descriptionEn", 50_000)?,
+            description_zh: text(self.description_zh, "input.descriptionZh", 50_000)?,
+            host_countries: self
+                .host_countries
+                .map(|codes| parse_countries(&codes, "input.hostCountries"))
+                .transpose()?,
+            sdg_goals: self
+                .sdg_goals
+                .map(|goals| parse_sdgs(&goals, "input.sdgGoals"))
+                .transpose()?,
+            requested: self
+                .requested_amount
+                .map(|amount| amount.parse("input.requestedAmount"))
+                .transpose()?,
+            duration_months,
+            planned_start: sent(self.planned_start),
             partners: self
                 .partners
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    Ok((
-                        parse_id(
-                            &p.organization_id,
-                            &format!("input.partners.{i}.organizationId"),
-                        )?,
-                        p.budget_share
-                            .parse(&format!("input.partners.{i}.budgetShare"))?,
-                    ))
+                .map(|partners| {
+                    partners
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, p)| {
+                            Ok((
+                                parse_id(
+                                    &p.organization_id,
+                                    &format!("input.partners.{i}.organizationId"),
+                                )?,
+                                p.budget_share
+                                    .parse(&format!("input.partners.{i}.budgetShare"))?,
+                            ))
+                        })
+                        .collect::<AppResult<_>>()
                 })
-                .collect::<AppResult<_>>()?,
+                .transpose()?,
             budget_lines: self
                 .budget_lines
-                .into_iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let category = optional_text(
-                        Some(l.category),
-                        &format!("input.budgetLines.{i}.category"),
-                        100,
-                    )?
-                    .ok_or_else(|| {
-                        AppError::bad_input(
-                            format!("input.budgetLines.{i}.category"),
-                            "give the line a category",
-                        )
-                    })?;
-                    Ok((
-                        category,
-                        optional_text(
-                            l.description,
-                            &format!("input.budgetLines.{i}.description"),
-                            500,
-                        )?,
-                        l.amount.parse(&format!("input.budgetLines.{i}.amount"))?,
-                    ))
+                .map(|lines| {
+                    lines
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, l)| {
+                            let category = optional_text(
+                                Some(l.category),
+                                &format!("input.budgetLines.{i}.category"),
+                                100,
+                            )?
+                            .ok_or_else(|| {
+                                AppError::bad_input(
+                                    format!("input.budgetLines.{i}.category"),
+                                    "give the line a category",
+                                )
+                            })?;
+                            Ok((
+                                category,
+                                optional_text(
+                                    l.description,
+                                    &format!("input.budgetLines.{i}.description"),
+                                    500,
+                                )?,
+                                l.amount.parse(&format!("input.budgetLines.{i}.amount"))?,
+                            ))
+                        })
+                        .collect::<AppResult<_>>()
                 })
-                .collect::<AppResult<_>>()?,
+                .transpose()?,
         })
     }
 }
@@ -688,6 +745,49 @@ pub struct ApplicationFilterInput {
     pub sdg_goal: Option<i32>,
 }
 
+/// An application that names the organisation as a partner, as the partner's members see it.
+pub struct Partnership(application_partner::Model);
+
+#[Object]
+impl Partnership {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// The application, as its partners see it; answer with `respondToPartnership`.
+    async fn application(&self, ctx: &Context<'_>) -> AppResult<Application> {
+        loaders(ctx)
+            .applications
+            .load_one(self.0.application_id)
+            .await?
+            .map(Application::shared)
+            .ok_or(AppError::NotFound("application"))
+    }
+    /// The partner organisation named.
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        organization_by_id(ctx, self.0.organization_id).await
+    }
+    /// The applicant, which leads the project.
+    async fn lead(&self, ctx: &Context<'_>) -> AppResult<Organization> {
+        let app = application_by_id(ctx, self.0.application_id).await?;
+        organization_by_id(ctx, app.organization_id).await
+    }
+    /// The share of the budget asked of the partner.
+    async fn budget_share(&self, ctx: &Context<'_>) -> AppResult<MoneyOutput> {
+        let app = application_by_id(ctx, self.0.application_id).await?;
+        money(self.0.budget_share_minor, currency_of(ctx, &app).await?)
+    }
+    async fn status(&self) -> AppResult<PartnershipStatus> {
+        partnership_status(&self.0)
+    }
+    /// When the partner was named, or last asked again with new terms.
+    async fn asked_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.max(self.0.created_at)
+    }
+    async fn responded_at(&self) -> Option<DateTime<Utc>> {
+        self.0.responded_at
+    }
+}
+
 #[derive(Default)]
 pub struct ApplicationQuery;
 
@@ -700,6 +800,40 @@ impl ApplicationQuery {
         service::get(request.app, &request.viewer, id)
             .await
             .map(Application::from)
+    }
+
+    /// The applications that name an organisation the viewer belongs to as a partner, newest
+    /// first, with what is asked of it and its answer.
+    #[graphql(complexity = "first.unwrap_or(20).max(0) as usize * child_complexity")]
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        statuses: Option<Vec<PartnershipStatus>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Conn<Partnership>> {
+        let organization_id = parse_id(&organization_id, "organizationId")?;
+        let page = PageRequest::parse(first, after)?.counting(wants_total(ctx));
+        let statuses: Vec<DomainPartnerStatus> = statuses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|status| match status {
+                PartnershipStatus::Pending => DomainPartnerStatus::Pending,
+                PartnershipStatus::Accepted => DomainPartnerStatus::Accepted,
+                PartnershipStatus::Declined => DomainPartnerStatus::Declined,
+            })
+            .collect();
+        let request = request(ctx);
+        let rows = service::partnerships(
+            request.app,
+            &request.viewer,
+            organization_id,
+            &statuses,
+            &page,
+        )
+        .await?;
+        Ok(connection(rows.map(Partnership), &page))
     }
 
     /// Applications the viewer may see: their organisations', and the submitted ones of the
@@ -774,7 +908,7 @@ impl ApplicationMutation {
     ) -> AppResult<Application> {
         let call_id = parse_id(&call_id, "callId")?;
         let organization_id = parse_id(&organization_id, "organizationId")?;
-        let content = input.parse()?;
+        let changes = input.parse()?;
         let request = request(ctx);
         service::create(
             request.app,
@@ -782,25 +916,35 @@ impl ApplicationMutation {
             &request.actor(),
             call_id,
             organization_id,
-            content,
+            changes,
         )
         .await
         .map(Application::from)
     }
 
-    /// Changes a draft while the call is open.
+    /// Changes a draft while the call is open: only the fields sent change. With `baseVersion`
+    /// (the `version` the change was made on), a draft saved by someone else meanwhile is not
+    /// overwritten: the save is refused with `CONFLICT`.
     async fn update_application(
         &self,
         ctx: &Context<'_>,
         id: ID,
         input: ApplicationInput,
+        base_version: Option<i32>,
     ) -> AppResult<Application> {
         let id = parse_id(&id, "id")?;
-        let content = input.parse()?;
+        let changes = input.parse()?;
         let request = request(ctx);
-        service::update(request.app, &request.viewer, &request.actor(), id, content)
-            .await
-            .map(Application::from)
+        service::update(
+            request.app,
+            &request.viewer,
+            &request.actor(),
+            id,
+            changes,
+            base_version,
+        )
+        .await
+        .map(Application::from)
     }
 
     /// An owner of a partner organisation accepts or declines the partnership.

@@ -11,7 +11,8 @@ use crate::domain::call::{
 use crate::domain::country::CountryCode;
 use crate::domain::eligibility::{Outcome, RuleKind, RuleResult};
 use crate::domain::money::{Currency, Money};
-use crate::error::{AppError, AppResult};
+use crate::domain::submission::{Blocker, BlockerKind, Refusal};
+use crate::error::{AppError, AppResult, ErrorCode};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::fund::Fund;
 use crate::graphql::organization::ApplicantCategory;
@@ -236,8 +237,14 @@ impl Call {
             .filter_map(|g| g.parse().ok())
             .collect()
     }
-    async fn required_documents(&self) -> Vec<String> {
-        serde_json::from_value(self.0.required_documents.clone()).unwrap_or_default()
+    /// The document kinds an application must attach: the call's `REQUIRED_DOCUMENT` rules,
+    /// in order (the one place they are kept, so the two can never disagree).
+    async fn required_documents(&self) -> AppResult<Vec<String>> {
+        Ok(service::rules_of(&self.0)?
+            .required_documents()
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
     }
     /// The review rubric; none until the managers give one (a call opens only with one).
     async fn rubric(&self) -> AppResult<Option<Vec<RubricCriterion>>> {
@@ -308,8 +315,9 @@ pub struct CallInput {
     pub host_countries: Vec<String>,
     #[graphql(default)]
     pub sdg_goals: Vec<i32>,
-    #[graphql(default)]
-    pub required_documents: Vec<String>,
+    /// The document kinds an application must attach. When given (on a draft), the call's
+    /// `REQUIRED_DOCUMENT` eligibility rules become exactly these; when left out they stay.
+    pub required_documents: Option<Vec<String>>,
     pub rubric: Option<Vec<CriterionInput>>,
     #[graphql(default = 3)]
     pub reviewers_per_application: i32,
@@ -339,10 +347,18 @@ impl CallInput {
         let sdg_goals = parse_sdgs(&self.sdg_goals, "input.sdgGoals")?;
         let required_documents = self
             .required_documents
-            .iter()
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty())
-            .collect::<Vec<_>>();
+            .map(|kinds| {
+                kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, kind)| {
+                        crate::domain::document::parse_kind(kind).map_err(|e| {
+                            AppError::bad_input(format!("input.requiredDocuments.{i}"), e)
+                        })
+                    })
+                    .collect::<AppResult<Vec<_>>>()
+            })
+            .transpose()?;
         let rubric = self
             .rubric
             .map(|criteria| {
@@ -451,7 +467,11 @@ impl EligibilityRuleInput {
                     .minor(),
             },
             EligibilityRuleKind::RequiredDocument => RuleKind::RequiredDocument {
-                document_kind: self.document_kind.ok_or_else(|| missing("documentKind"))?,
+                // Uploads name their kind the same way, so the rule and the documents match.
+                document_kind: crate::domain::document::parse_kind(
+                    &self.document_kind.ok_or_else(|| missing("documentKind"))?,
+                )
+                .map_err(|e| AppError::bad_input("rule.documentKind", e))?,
             },
             EligibilityRuleKind::MaxOpenApplicationsPerOrganization => {
                 RuleKind::MaxOpenApplicationsPerOrganization {
@@ -505,17 +525,97 @@ impl EligibilityResult {
     }
 }
 
-/// An organisation's eligibility for a call: every rule and its outcome.
+/// An organisation's eligibility for a call, or a draft's check before submission: every rule
+/// and its outcome, and for a draft what else stops its submission.
 pub struct EligibilityReport {
     results: Vec<RuleResult>,
     currency: Currency,
+    /// For a draft; `None` before an application exists.
+    blockers: Option<Vec<Blocker>>,
+}
+
+impl EligibilityReport {
+    pub(crate) fn of_draft(check: crate::service::application::DraftCheck) -> Self {
+        EligibilityReport {
+            results: check.results,
+            currency: check.currency,
+            blockers: Some(check.blockers),
+        }
+    }
+}
+
+/// What stops a draft from being submitted besides the eligibility rules.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SubmissionBlockerKind {
+    /// The call is not open, or its closing time has passed.
+    CallNotAccepting,
+    /// A partner has not answered yet.
+    PartnerNotAnswered,
+    /// A partner declined: remove it, or name it again with new terms.
+    PartnerDeclined,
+    /// The budget lines do not add up to the request, or the partners' shares exceed it.
+    BudgetDoesNotAddUp,
+    TitleMissing,
+    /// The request is outside the call's `minAward` to `maxAward`.
+    AmountOutsideAwardBounds,
+}
+
+impl From<BlockerKind> for SubmissionBlockerKind {
+    fn from(kind: BlockerKind) -> Self {
+        match kind {
+            BlockerKind::CallNotAccepting => SubmissionBlockerKind::CallNotAccepting,
+            BlockerKind::PartnerNotAnswered => SubmissionBlockerKind::PartnerNotAnswered,
+            BlockerKind::PartnerDeclined => SubmissionBlockerKind::PartnerDeclined,
+            BlockerKind::BudgetDoesNotAddUp => SubmissionBlockerKind::BudgetDoesNotAddUp,
+            BlockerKind::TitleMissing => SubmissionBlockerKind::TitleMissing,
+            BlockerKind::AmountOutsideAwardBounds => {
+                SubmissionBlockerKind::AmountOutsideAwardBounds
+            }
+        }
+    }
+}
+
+/// One thing that stops a draft from being submitted.
+pub struct SubmissionBlocker(Blocker);
+
+#[Object]
+impl SubmissionBlocker {
+    async fn kind(&self) -> SubmissionBlockerKind {
+        self.0.kind.into()
+    }
+    /// The `extensions.code` a submission now is refused with: `INVALID_STATE` (something must
+    /// happen first) or `BAD_USER_INPUT` (the draft must change).
+    async fn code(&self) -> &'static str {
+        match self.0.refusal {
+            Refusal::State => ErrorCode::InvalidState.as_str(),
+            Refusal::Input(_) => ErrorCode::BadUserInput.as_str(),
+        }
+    }
+    /// The field to change, as in the refusal's `extensions.field`.
+    async fn field(&self) -> Option<&'static str> {
+        match self.0.refusal {
+            Refusal::State => None,
+            Refusal::Input(field) => Some(field),
+        }
+    }
+    /// Why, in English and Chinese.
+    async fn reason(&self) -> LocalizedText {
+        LocalizedText {
+            en: Some(self.0.reason_en.clone()),
+            zh: Some(self.0.reason_zh.clone()),
+        }
+    }
 }
 
 #[Object]
 impl EligibilityReport {
-    /// No rule fails (some may still depend on the application).
+    /// No rule fails. Before an application exists, rules about it are pending and do not
+    /// count; for a draft, a pending rule (a partner that has not answered) is not yet met.
     async fn eligible(&self) -> bool {
-        self.results.iter().all(|r| r.outcome != Outcome::Fail)
+        match self.blockers {
+            None => self.results.iter().all(|r| r.outcome != Outcome::Fail),
+            Some(_) => self.results.iter().all(|r| r.outcome == Outcome::Pass),
+        }
     }
     async fn results(&self) -> Vec<EligibilityResult> {
         self.results
@@ -525,6 +625,23 @@ impl EligibilityReport {
                 currency: self.currency,
             })
             .collect()
+    }
+    /// For a draft: what else stops its submission, in the order submission refuses them (the
+    /// first is what submitting now answers). Empty before an application exists.
+    async fn blockers(&self) -> Vec<SubmissionBlocker> {
+        self.blockers
+            .iter()
+            .flatten()
+            .cloned()
+            .map(SubmissionBlocker)
+            .collect()
+    }
+    /// Whether submitting the draft now succeeds: every rule passes and nothing blocks it.
+    /// Always false before an application exists.
+    async fn ready_to_submit(&self) -> bool {
+        self.blockers.as_ref().is_some_and(|blockers| {
+            blockers.is_empty() && self.results.iter().all(|r| r.outcome == Outcome::Pass)
+        })
     }
 }
 
@@ -613,7 +730,11 @@ impl CallQuery {
             service::eligibility(request.app, &request.viewer, call_id, organization_id).await?;
         let call = service::get(request.app, &request.viewer, call_id).await?;
         let currency = fund_currency(ctx, &call).await?;
-        Ok(EligibilityReport { results, currency })
+        Ok(EligibilityReport {
+            results,
+            currency,
+            blockers: None,
+        })
     }
 }
 
@@ -662,7 +783,9 @@ impl CallMutation {
             .map(Call)
     }
 
-    /// Closes an open call whose closing time has come.
+    /// Closes an open call (managers). Before its announced closing time the call closes early:
+    /// its closing time becomes now, and the members of organisations with a draft in the call are
+    /// emailed that it can no longer be submitted.
     async fn close_call(&self, ctx: &Context<'_>, id: ID) -> AppResult<Call> {
         let id = parse_id(&id, "id")?;
         let request = request(ctx);

@@ -44,10 +44,14 @@ pub enum EmailKind {
     TrancheOverdue,
     /// To the fund's managers: the grantee changed its bank details.
     BankDetailsChanged,
+    /// To a partner organisation's members: an application names them, with the terms asked.
+    PartnershipRequested,
+    /// To members with a draft in a call: the managers closed the call before its closing time.
+    CallClosedEarly,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 17] = [
+    pub const ALL: [EmailKind; 19] = [
         EmailKind::Test,
         EmailKind::VerifyEmail,
         EmailKind::PasswordReset,
@@ -65,6 +69,8 @@ impl EmailKind {
         EmailKind::FilingNeeded,
         EmailKind::TrancheOverdue,
         EmailKind::BankDetailsChanged,
+        EmailKind::PartnershipRequested,
+        EmailKind::CallClosedEarly,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +92,8 @@ impl EmailKind {
             EmailKind::FilingNeeded => "filing_needed",
             EmailKind::TrancheOverdue => "tranche_overdue",
             EmailKind::BankDetailsChanged => "bank_details_changed",
+            EmailKind::PartnershipRequested => "partnership_requested",
+            EmailKind::CallClosedEarly => "call_closed_early",
         }
     }
 
@@ -161,6 +169,8 @@ const TEMPLATE_FILES: &[(&str, &str)] = template_files![
     "filing_needed",
     "tranche_overdue",
     "bank_details_changed",
+    "partnership_requested",
+    "call_closed_early",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -289,7 +299,8 @@ mod tests {
             "outcome": "APPROVE", "amount": "CNY 250,000.00", "conditions": "Quarterly reports",
             "rationale": "Strong partner", "grant": "BF-2027-0001", "sent_on": "2027-05-01",
             "bank_reference": "KCB-991", "confirmed_by": "Ana", "usd_amount": "USD 51,000.00",
-            "threshold": "USD 50,000.00", "due_on": "2027-05-01", "changed_by": "Ana"
+            "threshold": "USD 50,000.00", "due_on": "2027-05-01", "changed_by": "Ana",
+            "lead": "Green Bridge", "budget_share": "20000.00 CNY", "closed_at": "2027-03-20 10:00 UTC"
         });
         for kind in EmailKind::ALL {
             for locale in [Some(Locale::En), Some(Locale::ZhCn), None] {

@@ -25,12 +25,13 @@ use crate::domain::application::{
 use crate::domain::call::CallStatus;
 use crate::domain::country::CountryCode;
 use crate::domain::eligibility::{
-    EligibilityFacts, Outcome, PartnerFacts, evaluate_for_submission,
+    EligibilityFacts, Outcome, PartnerFacts, RuleResult, Subject, evaluate,
 };
 use crate::domain::identity::GlobalRole;
 use crate::domain::money::{Currency, Money};
 use crate::domain::organization::ApplicantCategory;
 use crate::domain::sdg::SdgGoal;
+use crate::domain::submission::{self, Blocker, CallWindow, DraftFacts, NamedPartner, Refusal};
 use crate::error::{AppError, AppResult};
 use crate::notify::EmailKind;
 use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
@@ -59,6 +60,69 @@ pub struct ApplicationContent {
     pub planned_start: Option<NaiveDate>,
     pub partners: Vec<(Uuid, Money)>,
     pub budget_lines: Vec<(String, Option<String>, Money)>,
+}
+
+/// A change to a draft, parsed at the edge: what was sent changes, what was left out stays.
+/// `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationChanges {
+    pub title_en: Option<Option<String>>,
+    pub title_zh: Option<Option<String>>,
+    pub summary_en: Option<Option<String>>,
+    pub summary_zh: Option<Option<String>>,
+    pub description_en: Option<Option<String>>,
+    pub description_zh: Option<Option<String>>,
+    pub host_countries: Option<Vec<CountryCode>>,
+    pub sdg_goals: Option<Vec<SdgGoal>>,
+    pub requested: Option<Money>,
+    pub duration_months: Option<Option<i32>>,
+    pub planned_start: Option<Option<NaiveDate>>,
+    pub partners: Option<Vec<(Uuid, Money)>>,
+    pub budget_lines: Option<Vec<(String, Option<String>, Money)>>,
+}
+
+impl ApplicationChanges {
+    /// The content of a new draft: nothing to keep, and an amount must be asked for.
+    fn into_new_content(self) -> AppResult<ApplicationContent> {
+        let requested = self.requested.ok_or_else(|| {
+            AppError::bad_input("input.requestedAmount", "give the amount requested")
+        })?;
+        let empty = ApplicationContent {
+            title_en: None,
+            title_zh: None,
+            summary_en: None,
+            summary_zh: None,
+            description_en: None,
+            description_zh: None,
+            host_countries: Vec::new(),
+            sdg_goals: Vec::new(),
+            requested,
+            duration_months: None,
+            planned_start: None,
+            partners: Vec::new(),
+            budget_lines: Vec::new(),
+        };
+        Ok(self.applied_to(empty))
+    }
+
+    /// `current` with these changes made.
+    fn applied_to(self, current: ApplicationContent) -> ApplicationContent {
+        ApplicationContent {
+            title_en: self.title_en.unwrap_or(current.title_en),
+            title_zh: self.title_zh.unwrap_or(current.title_zh),
+            summary_en: self.summary_en.unwrap_or(current.summary_en),
+            summary_zh: self.summary_zh.unwrap_or(current.summary_zh),
+            description_en: self.description_en.unwrap_or(current.description_en),
+            description_zh: self.description_zh.unwrap_or(current.description_zh),
+            host_countries: self.host_countries.unwrap_or(current.host_countries),
+            sdg_goals: self.sdg_goals.unwrap_or(current.sdg_goals),
+            requested: self.requested.unwrap_or(current.requested),
+            duration_months: self.duration_months.unwrap_or(current.duration_months),
+            planned_start: self.planned_start.unwrap_or(current.planned_start),
+            partners: self.partners.unwrap_or(current.partners),
+            budget_lines: self.budget_lines.unwrap_or(current.budget_lines),
+        }
+    }
 }
 
 /// Filters and order of the application listing.
@@ -174,18 +238,236 @@ async fn as_applicant(
     }
 }
 
+fn window(call: &call::Model, now: DateTime<Utc>) -> AppResult<CallWindow> {
+    Ok(
+        if call_status(call)? != CallStatus::Open || now < call.opens_at {
+            CallWindow::NotOpen
+        } else if now >= call.closes_at {
+            CallWindow::Closed
+        } else {
+            CallWindow::Accepting
+        },
+    )
+}
+
 fn accepting(call: &call::Model, now: DateTime<Utc>) -> AppResult<()> {
-    if call_status(call)? != CallStatus::Open || now < call.opens_at {
-        return Err(AppError::InvalidState(
+    match window(call, now)? {
+        CallWindow::Accepting => Ok(()),
+        CallWindow::NotOpen => Err(AppError::InvalidState(
             "the call is not open for applications".into(),
-        ));
-    }
-    if now >= call.closes_at {
-        return Err(AppError::InvalidState(
+        )),
+        CallWindow::Closed => Err(AppError::InvalidState(
             "the call closed; applications are no longer accepted".into(),
-        ));
+        )),
     }
-    Ok(())
+}
+
+/// Everything that decides whether a draft can be submitted now, gathered once and evaluated by
+/// the domain: the eligibility rules of the call against the draft, and the other blockers. The
+/// report an applicant reads and the submission both come from here, so they cannot disagree.
+pub struct DraftCheck {
+    pub results: Vec<RuleResult>,
+    pub blockers: Vec<Blocker>,
+    pub currency: Currency,
+    partners: Vec<partner::Model>,
+    partner_orgs: Vec<organization::Model>,
+    lines: Vec<budget_line::Model>,
+    documents: Vec<entity::application_document::Model>,
+}
+
+impl DraftCheck {
+    /// Whether a submission now would succeed: no blocker, and every rule passes.
+    pub fn ready(&self) -> bool {
+        self.blockers.is_empty() && self.results.iter().all(|r| r.outcome == Outcome::Pass)
+    }
+
+    /// What a submission now is refused with: the first blocker, else every rule that does not
+    /// pass (a pending one counts as failed: what is not there at submission never will be).
+    pub fn refusal(&self) -> Option<AppError> {
+        if let Some(blocker) = self.blockers.first() {
+            return Some(match blocker.refusal {
+                Refusal::State => AppError::InvalidState(blocker.reason_en.clone()),
+                Refusal::Input(field) => AppError::bad_input(field, &blocker.reason_en),
+            });
+        }
+        let unmet: Vec<&RuleResult> = self
+            .results
+            .iter()
+            .filter(|r| r.outcome != Outcome::Pass)
+            .collect();
+        if unmet.is_empty() {
+            return None;
+        }
+        let failures = unmet
+            .iter()
+            .map(|f| json!({ "rule": f.rule.kind_name(), "outcome": "FAIL", "reasonEn": f.reason_en, "reasonZh": f.reason_zh }))
+            .collect::<Vec<_>>();
+        let message = unmet
+            .iter()
+            .map(|f| f.reason_en.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Some(AppError::Ineligible {
+            message: format!("the application does not meet the call's rules: {message}"),
+            failures: json!(failures),
+        })
+    }
+}
+
+/// Gathers the facts of a draft and evaluates them (see [`DraftCheck`]).
+async fn check_draft(
+    db: &impl ConnectionTrait,
+    app: &application::Model,
+    call: &call::Model,
+    currency: Currency,
+    org: &organization::Model,
+    now: DateTime<Utc>,
+) -> AppResult<DraftCheck> {
+    let partners = partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(app.id))
+        .order_by_asc(partner::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let lines = budget_line::Entity::find()
+        .filter(budget_line::Column::ApplicationId.eq(app.id))
+        .order_by_asc(budget_line::Column::Position)
+        .all(db)
+        .await?;
+    let attached = documents(db, app.id).await?;
+    let partner_orgs = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(partners.iter().map(|p| p.organization_id)))
+        .all(db)
+        .await?;
+    let registrations = entity::host_country_registration::Entity::find()
+        .filter(
+            entity::host_country_registration::Column::OrganizationId
+                .is_in(partners.iter().map(|p| p.organization_id)),
+        )
+        .all(db)
+        .await?;
+    let other_open = open_applications(db, call.id, org.id, Some(app.id)).await?;
+    let country = |code: &str| CountryCode::parse(code).map_err(AppError::internal);
+    let answer = |p: &partner::Model| {
+        p.status
+            .parse::<PartnerStatus>()
+            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
+    };
+    let facts = EligibilityFacts {
+        subject: Subject::Draft,
+        category: category_of(org),
+        organization_country: country(&org.country)?,
+        registered_on: org.registered_on,
+        evaluation_date: now.date_naive(),
+        host_countries: split_delimited(&app.host_countries)
+            .iter()
+            .map(|c| country(c))
+            .collect::<AppResult<_>>()?,
+        requested_minor: Some(app.requested_minor),
+        currency,
+        document_kinds: attached.iter().map(|d| d.kind.clone()).collect(),
+        partners: partners
+            .iter()
+            .filter_map(|p| {
+                partner_orgs
+                    .iter()
+                    .find(|o| o.id == p.organization_id)
+                    .map(|o| (p, o))
+            })
+            .map(|(p, o)| {
+                let status = answer(p)?;
+                Ok(PartnerFacts {
+                    category: category_of(o),
+                    country: country(&o.country)?,
+                    accepted: status == PartnerStatus::Accepted,
+                    pending: status == PartnerStatus::Pending,
+                    registrations: registrations
+                        .iter()
+                        .filter(|r| r.organization_id == o.id)
+                        .map(|r| Ok((country(&r.country)?, r.valid_until)))
+                        .collect::<AppResult<_>>()?,
+                })
+            })
+            .collect::<AppResult<_>>()?,
+        other_open_applications_in_call: other_open,
+    };
+    let draft = DraftFacts {
+        window: window(call, now)?,
+        titled: app.title_en.is_some() || app.title_zh.is_some(),
+        requested_minor: app.requested_minor,
+        currency,
+        min_award_minor: call.min_award_minor,
+        max_award_minor: call.max_award_minor,
+        lines: lines.iter().map(|l| l.amount_minor).collect(),
+        partners: partners
+            .iter()
+            .map(|p| {
+                let name = partner_orgs
+                    .iter()
+                    .find(|o| o.id == p.organization_id)
+                    .map(|o| o.name_en.clone())
+                    .unwrap_or_default();
+                Ok(NamedPartner {
+                    name,
+                    status: answer(p)?,
+                    share_minor: p.budget_share_minor,
+                })
+            })
+            .collect::<AppResult<_>>()?,
+    };
+    Ok(DraftCheck {
+        results: evaluate(&rules_of(call)?, &facts),
+        blockers: submission::blockers(&draft),
+        currency,
+        partners,
+        partner_orgs,
+        lines,
+        documents: attached,
+    })
+}
+
+/// The organisation's applications in the call that count as open (neither withdrawn nor
+/// rejected), leaving out `except`.
+pub async fn open_applications(
+    db: &impl ConnectionTrait,
+    call: Uuid,
+    organization: Uuid,
+    except: Option<Uuid>,
+) -> AppResult<u32> {
+    let mut query = application::Entity::find()
+        .filter(application::Column::CallId.eq(call))
+        .filter(application::Column::OrganizationId.eq(organization))
+        .filter(application::Column::Status.is_not_in([
+            ApplicationStatus::Withdrawn.as_str(),
+            ApplicationStatus::Rejected.as_str(),
+        ]));
+    if let Some(except) = except {
+        query = query.filter(application::Column::Id.ne(except));
+    }
+    let count = query.count(db).await?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// The check of a draft for whoever may see it: the same evaluation submission makes. `None`
+/// once the application is no longer a draft.
+pub async fn draft_check(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<Option<DraftCheck>> {
+    let app = get(ctx, viewer, id).await?;
+    if status_of(&app)? != ApplicationStatus::Draft {
+        return Ok(None);
+    }
+    let call = find_call(&ctx.db, app.call_id).await?;
+    let fund = find_fund(&ctx.db, call.fund_id).await?;
+    let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
+    let org = organization::Entity::find_by_id(app.organization_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    check_draft(&ctx.db, &app, &call, currency, &org, ctx.clock.now())
+        .await
+        .map(Some)
 }
 
 /// Checks the content against the call and the rules that do not need the database.
@@ -236,8 +518,14 @@ async fn check_content(
         .collect();
     let shares: Vec<i64> = content.partners.iter().map(|(_, m)| m.minor()).collect();
     if !lines.is_empty() {
-        check_budget(content.requested.minor(), &lines, &shares)
-            .map_err(|e| AppError::bad_input("input.budgetLines", e))?;
+        check_budget(content.requested.minor(), &lines, &shares).map_err(|e| {
+            let (reason, _) = submission::budget_reason(
+                &e,
+                content.requested.minor(),
+                content.requested.currency(),
+            );
+            AppError::bad_input("input.budgetLines", reason)
+        })?;
     }
     let mut seen = Vec::new();
     for (org_id, _) in &content.partners {
@@ -289,13 +577,16 @@ async fn next_number(db: &impl ConnectionTrait, scope: &str, now: DateTime<Utc>)
     Ok(row.try_get::<i64>("", "value")?)
 }
 
+/// Writes the budget lines and partners of a draft. A partner named before keeps its row and its
+/// answer unless its own terms (its budget share) changed; then it is asked again. Returns the
+/// partners to tell: the newly named and those whose terms changed.
 async fn write_children(
     db: &impl ConnectionTrait,
     app_id: Uuid,
     content: &ApplicationContent,
     keep: &[partner::Model],
     now: DateTime<Utc>,
-) -> AppResult<()> {
+) -> AppResult<Vec<partner::Model>> {
     budget_line::Entity::delete_many()
         .filter(budget_line::Column::ApplicationId.eq(app_id))
         .exec(db)
@@ -314,34 +605,159 @@ async fn write_children(
         .insert(db)
         .await?;
     }
-    partner::Entity::delete_many()
-        .filter(partner::Column::ApplicationId.eq(app_id))
-        .exec(db)
-        .await?;
+    let removed: Vec<Uuid> = keep
+        .iter()
+        .filter(|p| {
+            !content
+                .partners
+                .iter()
+                .any(|(org, _)| *org == p.organization_id)
+        })
+        .map(|p| p.id)
+        .collect();
+    if !removed.is_empty() {
+        partner::Entity::delete_many()
+            .filter(partner::Column::Id.is_in(removed))
+            .exec(db)
+            .await?;
+    }
+    let mut to_tell = Vec::new();
     for (org_id, share) in &content.partners {
-        // A partner keeps its answer only if what it answered to is unchanged.
-        let previous = keep
-            .iter()
-            .find(|p| p.organization_id == *org_id && p.budget_share_minor == share.minor());
-        partner::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            application_id: Set(app_id),
-            organization_id: Set(*org_id),
-            budget_share_minor: Set(share.minor()),
-            status: Set(
-                previous.map_or(PartnerStatus::Pending.as_str().to_owned(), |p| {
-                    p.status.clone()
-                }),
-            ),
-            responded_by: Set(previous.and_then(|p| p.responded_by)),
-            responded_at: Set(previous.and_then(|p| p.responded_at)),
-            created_at: Set(now),
-            updated_at: Set(now),
+        match keep.iter().find(|p| p.organization_id == *org_id) {
+            // What the partner answered to is unchanged: its answer stands.
+            Some(previous) if previous.budget_share_minor == share.minor() => {}
+            Some(previous) => {
+                let mut asked_again: partner::ActiveModel = previous.clone().into();
+                asked_again.budget_share_minor = Set(share.minor());
+                asked_again.status = Set(PartnerStatus::Pending.as_str().to_owned());
+                asked_again.responded_by = Set(None);
+                asked_again.responded_at = Set(None);
+                asked_again.updated_at = Set(now);
+                to_tell.push(asked_again.update(db).await?);
+            }
+            None => {
+                let named = partner::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    application_id: Set(app_id),
+                    organization_id: Set(*org_id),
+                    budget_share_minor: Set(share.minor()),
+                    status: Set(PartnerStatus::Pending.as_str().to_owned()),
+                    responded_by: Set(None),
+                    responded_at: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(db)
+                .await?;
+                to_tell.push(named);
+            }
         }
-        .insert(db)
+    }
+    Ok(to_tell)
+}
+
+/// Emails the members of each partner organisation asked to take part (newly named, or with new
+/// terms), in their language, with what is asked of them and how to answer.
+async fn tell_partners(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    app: &application::Model,
+    applicant: &organization::Model,
+    call: &call::Model,
+    currency: Currency,
+    asked: &[partner::Model],
+) -> AppResult<()> {
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let orgs = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(asked.iter().map(|p| p.organization_id)))
+        .all(db)
+        .await?;
+    let requested = Money::new(app.requested_minor, currency).map_err(AppError::internal)?;
+    for row in asked {
+        let Some(org) = orgs.iter().find(|o| o.id == row.organization_id) else {
+            continue;
+        };
+        let share = Money::new(row.budget_share_minor, currency).map_err(AppError::internal)?;
+        let members = members_of(db, org.id).await?;
+        email_users(
+            ctx,
+            db,
+            EmailKind::PartnershipRequested,
+            &members,
+            // The version tells a second request (new terms) from the first.
+            &format!("partnership_requested:{}:{}", row.id, app.version),
+            |user, zh| {
+                json!({
+                    "name": user.name, "reference": app.reference,
+                    "title": pick(zh, app.title_zh.as_deref(), app.title_en.as_deref()),
+                    "call": pick(zh, call.title_zh.as_deref(), Some(&call.title_en)),
+                    "lead": pick(zh, applicant.name_zh.as_deref(), Some(&applicant.name_en)),
+                    "organization": pick(zh, org.name_zh.as_deref(), Some(&org.name_en)),
+                    "budget_share": share.to_string(), "requested": requested.to_string(),
+                })
+            },
+        )
         .await?;
     }
     Ok(())
+}
+
+/// The draft's content as stored, to apply a partial change to.
+async fn current_content(
+    db: &impl ConnectionTrait,
+    app: &application::Model,
+    currency: Currency,
+) -> AppResult<ApplicationContent> {
+    let money = |minor: i64| Money::new(minor, currency).map_err(AppError::internal);
+    let partners = partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(app.id))
+        .order_by_asc(partner::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let lines = budget_line::Entity::find()
+        .filter(budget_line::Column::ApplicationId.eq(app.id))
+        .order_by_asc(budget_line::Column::Position)
+        .all(db)
+        .await?;
+    Ok(ApplicationContent {
+        title_en: app.title_en.clone(),
+        title_zh: app.title_zh.clone(),
+        summary_en: app.summary_en.clone(),
+        summary_zh: app.summary_zh.clone(),
+        description_en: app.description_en.clone(),
+        description_zh: app.description_zh.clone(),
+        host_countries: split_delimited(&app.host_countries)
+            .iter()
+            .map(|c| CountryCode::parse(c).map_err(AppError::internal))
+            .collect::<AppResult<_>>()?,
+        sdg_goals: split_delimited(&app.sdg_goals)
+            .iter()
+            .map(|g| {
+                g.parse::<u8>()
+                    .map_err(AppError::internal)
+                    .and_then(|n| SdgGoal::new(n).map_err(AppError::internal))
+            })
+            .collect::<AppResult<_>>()?,
+        requested: money(app.requested_minor)?,
+        duration_months: app.duration_months,
+        planned_start: app.planned_start,
+        partners: partners
+            .iter()
+            .map(|p| Ok((p.organization_id, money(p.budget_share_minor)?)))
+            .collect::<AppResult<_>>()?,
+        budget_lines: lines
+            .iter()
+            .map(|l| {
+                Ok((
+                    l.category.clone(),
+                    l.description.clone(),
+                    money(l.amount_minor)?,
+                ))
+            })
+            .collect::<AppResult<_>>()?,
+    })
 }
 
 fn content_snapshot(app: &application::Model) -> serde_json::Value {
@@ -359,7 +775,7 @@ pub async fn create(
     actor: &AuditActor,
     call_id: Uuid,
     organization_id: Uuid,
-    content: ApplicationContent,
+    changes: ApplicationChanges,
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
@@ -376,6 +792,7 @@ pub async fn create(
         return Err(AppError::NotFound("call"));
     }
     accepting(&call, now)?;
+    let content = changes.into_new_content()?;
     check_content(&txn, &call, org.id, &content).await?;
     let number = next_number(&txn, &format!("application:{}", now.format("%Y")), now).await?;
     let app = application::ActiveModel {
@@ -408,13 +825,16 @@ pub async fn create(
         review_count: Set(0),
         score_bp: Set(None),
         score_spread_bp: Set(None),
+        version: Set(1),
         created_by: Set(user),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(&txn)
     .await?;
-    write_children(&txn, app.id, &content, &[], now).await?;
+    let asked = write_children(&txn, app.id, &content, &[], now).await?;
+    let currency = content.requested.currency();
+    tell_partners(ctx, &txn, &app, &org, &call, currency, &asked).await?;
     audit::record(
         &txn,
         &ctx.clock,
@@ -438,7 +858,8 @@ pub async fn update(
     viewer: &Viewer,
     actor: &AuditActor,
     id: Uuid,
-    content: ApplicationContent,
+    changes: ApplicationChanges,
+    base_version: Option<i32>,
 ) -> AppResult<application::Model> {
     let user = viewer.user_id()?;
     let now = ctx.clock.now();
@@ -449,8 +870,16 @@ pub async fn update(
             "only a draft can change; what was submitted stays as it was".into(),
         ));
     }
+    if let Some(base) = base_version
+        && base != app.version
+    {
+        return Err(stale(base, app.version));
+    }
     let call = find_call(&txn, app.call_id).await?;
     accepting(&call, now)?;
+    let fund = find_fund(&txn, call.fund_id).await?;
+    let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
+    let content = changes.applied_to(current_content(&txn, &app, currency).await?);
     check_content(&txn, &call, app.organization_id, &content).await?;
     let org = organization::Entity::find_by_id(app.organization_id)
         .one(&txn)
@@ -461,6 +890,7 @@ pub async fn update(
         .all(&txn)
         .await?;
     let before = content_snapshot(&app);
+    let version = app.version;
     let mut active: application::ActiveModel = app.into();
     active.applicant_category = Set(category_of(&org).as_str().to_owned());
     active.title_en = Set(content.title_en.clone());
@@ -480,9 +910,24 @@ pub async fn update(
     active.requested_minor = Set(content.requested.minor());
     active.duration_months = Set(content.duration_months);
     active.planned_start = Set(content.planned_start);
+    active.version = Set(version + 1);
     active.updated_at = Set(now);
-    let app = active.update(&txn).await?;
-    write_children(&txn, id, &content, &previous_partners, now).await?;
+    // The version in the condition makes a save that raced another one fail instead of
+    // overwriting it (the transaction rolls back whatever this save wrote).
+    let updated = application::Entity::update_many()
+        .set(active)
+        .filter(application::Column::Id.eq(id))
+        .filter(application::Column::Version.eq(version))
+        .filter(application::Column::Status.eq(ApplicationStatus::Draft.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        let now_version = find(&txn, id).await?.version;
+        return Err(stale(base_version.unwrap_or(version), now_version));
+    }
+    let app = find(&txn, id).await?;
+    let asked = write_children(&txn, id, &content, &previous_partners, now).await?;
+    tell_partners(ctx, &txn, &app, &org, &call, currency, &asked).await?;
     audit::record(
         &txn,
         &ctx.clock,
@@ -498,6 +943,13 @@ pub async fn update(
     .await?;
     txn.commit().await?;
     Ok(app)
+}
+
+fn stale(base: i32, current: i32) -> AppError {
+    AppError::Conflict(format!(
+        "the draft changed since version {base} (it is now version {current}); reload it and \
+         make the change again"
+    ))
 }
 
 /// An owner of a partner organisation accepts or declines being named on a draft.
@@ -521,7 +973,12 @@ pub async fn respond_to_partnership(
         .await?;
     let role = membership(&txn, organization_id, user).await?;
     let Some(row) = row.filter(|_| role.is_some()) else {
-        return Err(AppError::NotFound("partnership"));
+        // Someone who may not see the application learns nothing of it, not even that it exists.
+        return Err(if may_see(&txn, user, &app).await? {
+            AppError::NotFound("partnership")
+        } else {
+            AppError::NotFound("application")
+        });
     };
     if role.as_deref() != Some(OWNER) {
         return Err(AppError::Forbidden(
@@ -563,6 +1020,17 @@ pub async fn respond_to_partnership(
     Ok(app)
 }
 
+/// The call, with a shared lock on its row (PostgreSQL; SQLite writers already take turns): a
+/// manager closing the call early waits for this submission, or this submission waits for the
+/// close and sees it.
+async fn call_for_submission(db: &impl ConnectionTrait, id: Uuid) -> AppResult<call::Model> {
+    call::Entity::find_by_id(id)
+        .lock_shared()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("call"))
+}
+
 /// Submits a draft: the call must still accept submissions, every partner must have accepted,
 /// and every eligibility rule must pass. What was submitted is frozen in a snapshot, and the
 /// applicant's members and the fund's managers are told, each in their language.
@@ -580,7 +1048,7 @@ pub async fn submit(
     let from = status_of(&app)?;
     let to = transition(from, ApplicationEvent::Submit)
         .map_err(|e| AppError::InvalidState(e.to_string()))?;
-    let call = find_call(&txn, app.call_id).await?;
+    let call = call_for_submission(&txn, app.call_id).await?;
     accepting(&call, now)?;
     let fund = find_fund(&txn, call.fund_id).await?;
     let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
@@ -588,101 +1056,17 @@ pub async fn submit(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("organization"))?;
-    let partners = partner::Entity::find()
-        .filter(partner::Column::ApplicationId.eq(id))
-        .all(&txn)
-        .await?;
-    if partners
-        .iter()
-        .any(|p| p.status != PartnerStatus::Accepted.as_str())
-    {
-        return Err(AppError::InvalidState(
-            "every partner must accept the partnership before submission".into(),
-        ));
+    let check = check_draft(&txn, &app, &call, currency, &org, now).await?;
+    if let Some(refusal) = check.refusal() {
+        return Err(refusal);
     }
-    let lines = budget_line::Entity::find()
-        .filter(budget_line::Column::ApplicationId.eq(id))
-        .order_by_asc(budget_line::Column::Position)
-        .all(&txn)
-        .await?;
-    let amounts: Vec<i64> = lines.iter().map(|l| l.amount_minor).collect();
-    let shares: Vec<i64> = partners.iter().map(|p| p.budget_share_minor).collect();
-    check_budget(app.requested_minor, &amounts, &shares)
-        .map_err(|e| AppError::bad_input("budgetLines", e))?;
-    if app.title_en.is_none() && app.title_zh.is_none() {
-        return Err(AppError::bad_input(
-            "title",
-            "give the application a title before submitting it",
-        ));
-    }
-
-    let attached = documents(&txn, id).await?;
-    let partner_orgs = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(partners.iter().map(|p| p.organization_id)))
-        .all(&txn)
-        .await?;
-    let registrations = entity::host_country_registration::Entity::find()
-        .filter(
-            entity::host_country_registration::Column::OrganizationId
-                .is_in(partners.iter().map(|p| p.organization_id)),
-        )
-        .all(&txn)
-        .await?;
-    let other_open = application::Entity::find()
-        .filter(application::Column::CallId.eq(call.id))
-        .filter(application::Column::OrganizationId.eq(org.id))
-        .filter(application::Column::Id.ne(id))
-        .filter(application::Column::Status.is_not_in([
-            ApplicationStatus::Withdrawn.as_str(),
-            ApplicationStatus::Rejected.as_str(),
-        ]))
-        .count(&txn)
-        .await?;
-    let country = |code: &str| CountryCode::parse(code).map_err(AppError::internal);
-    let facts = EligibilityFacts {
-        category: category_of(&org),
-        organization_country: country(&org.country)?,
-        registered_on: org.registered_on,
-        evaluation_date: now.date_naive(),
-        host_countries: split_delimited(&app.host_countries)
-            .iter()
-            .map(|c| country(c))
-            .collect::<AppResult<_>>()?,
-        requested_minor: Some(app.requested_minor),
-        currency,
-        document_kinds: attached.iter().map(|d| d.kind.clone()).collect(),
-        partners: partner_orgs
-            .iter()
-            .map(|p| {
-                Ok(PartnerFacts {
-                    category: category_of(p),
-                    country: country(&p.country)?,
-                    accepted: true,
-                    registrations: registrations
-                        .iter()
-                        .filter(|r| r.organization_id == p.id)
-                        .map(|r| Ok((country(&r.country)?, r.valid_until)))
-                        .collect::<AppResult<_>>()?,
-                })
-            })
-            .collect::<AppResult<_>>()?,
-        other_open_applications_in_call: other_open as u32,
-    };
-    if let Err(failures) = evaluate_for_submission(&rules_of(&call)?, &facts) {
-        let failures_json = failures
-            .iter()
-            .map(|f| json!({ "rule": f.rule.kind_name(), "outcome": if f.outcome == Outcome::Pending { "FAIL" } else { f.outcome.as_str() }, "reasonEn": f.reason_en, "reasonZh": f.reason_zh }))
-            .collect::<Vec<_>>();
-        let message = failures
-            .iter()
-            .map(|f| f.reason_en.clone())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Err(AppError::Ineligible {
-            message: format!("the application does not meet the call's rules: {message}"),
-            failures: json!(failures_json),
-        });
-    }
+    let DraftCheck {
+        partners,
+        partner_orgs,
+        lines,
+        documents: attached,
+        ..
+    } = check;
 
     let snapshot = submitted_version(
         &app,
@@ -1423,4 +1807,63 @@ pub async fn send_draft_reminders(ctx: &AppContext) -> AppResult<usize> {
         }
     }
     Ok(reminded)
+}
+
+/// The partnerships of an organisation, newest first: each application that names it, with the
+/// terms asked of it and its answer, for the organisation's members (and admins) to read and
+/// answer. Anyone else gets `NOT_FOUND` for the organisation.
+pub async fn partnerships(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    organization_id: Uuid,
+    statuses: &[PartnerStatus],
+    page: &PageRequest,
+) -> AppResult<Page<partner::Model>> {
+    let user = viewer.user_id()?;
+    if membership(&ctx.db, organization_id, user).await?.is_none()
+        && !is_admin(&ctx.db, user).await?
+    {
+        return Err(AppError::NotFound("organization"));
+    }
+    let mut condition = Condition::all().add(partner::Column::OrganizationId.eq(organization_id));
+    if !statuses.is_empty() {
+        condition =
+            condition.add(partner::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
+    }
+    let total = if page.count_total {
+        partner::Entity::find()
+            .filter(condition.clone())
+            .count(&ctx.db)
+            .await?
+    } else {
+        0
+    };
+    if let Some(after) = &page.after {
+        condition = condition.add(pagination::after(
+            partner::Column::CreatedAt,
+            partner::Column::Id,
+            after.time_key()?,
+            after.id,
+            Direction::Descending,
+        ));
+    }
+    let rows = partner::Entity::find()
+        .filter(condition)
+        .order_by_desc(partner::Column::CreatedAt)
+        .order_by_desc(partner::Column::Id)
+        .limit(page.limit + 1)
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|p| {
+            (
+                Cursor {
+                    key: p.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                    id: p.id,
+                },
+                p,
+            )
+        })
+        .collect();
+    Ok(Page::from_rows(rows, page, total))
 }

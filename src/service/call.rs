@@ -21,7 +21,7 @@ use crate::domain::call::{
 };
 use crate::domain::country::CountryCode;
 use crate::domain::eligibility::{
-    EligibilityFacts, EligibilityRules, RuleKind, RuleResult, evaluate,
+    EligibilityFacts, EligibilityRules, RuleKind, RuleResult, Subject, evaluate,
 };
 use crate::domain::identity::GlobalRole;
 use crate::domain::money::{Currency, Money};
@@ -45,7 +45,8 @@ pub struct CallSettings {
     pub awards: AwardBounds,
     pub host_countries: Vec<CountryCode>,
     pub sdg_goals: Vec<SdgGoal>,
-    pub required_documents: Vec<String>,
+    /// When given, exactly the call's `REQUIRED_DOCUMENT` rules; when not, they stay.
+    pub required_documents: Option<Vec<String>>,
     pub rubric: Option<Rubric>,
     pub reviewers_per_application: i32,
     pub blind_review: bool,
@@ -247,7 +248,12 @@ pub async fn create(
     }
     check_settings(&fund, &settings)?;
     allocate(&txn, fund_id, settings.budget.minor(), now).await?;
-    let rules = EligibilityRules::default();
+    let mut rules = EligibilityRules::default();
+    if let Some(kinds) = settings.required_documents {
+        rules
+            .set_required_documents(kinds)
+            .map_err(|e| AppError::bad_input("input.requiredDocuments", e))?;
+    }
     let call = call::ActiveModel {
         id: Set(Uuid::now_v7()),
         fund_id: Set(fund_id),
@@ -272,7 +278,6 @@ pub async fn create(
                 .collect::<Vec<_>>(),
         )),
         eligible_categories: Set(eligible_categories(&rules)),
-        required_documents: Set(json!(settings.required_documents)),
         rubric: Set(settings.rubric.map(|r| json!(r))),
         rules: Set(json!(rules)),
         reviewers_per_application: Set(settings.reviewers_per_application),
@@ -343,7 +348,14 @@ pub async fn update(
                     .map(|g| g.number())
                     .collect::<Vec<_>>(),
             ));
-            active.required_documents = Set(json!(settings.required_documents));
+            if let Some(kinds) = settings.required_documents {
+                let mut rules = rules_of(&call)?;
+                rules
+                    .set_required_documents(kinds)
+                    .map_err(|e| AppError::bad_input("input.requiredDocuments", e))?;
+                active.eligible_categories = Set(eligible_categories(&rules));
+                active.rules = Set(json!(rules));
+            }
             active.rubric = Set(settings.rubric.map(|r| json!(r)));
             active.reviewers_per_application = Set(settings.reviewers_per_application);
             active.blind_review = Set(settings.blind_review);
@@ -365,6 +377,9 @@ pub async fn update(
                         .collect::<Vec<_>>(),
                 ) == call.sdg_goals
                 && settings.rubric.map(|r| json!(r)) == call.rubric
+                && settings.required_documents.is_none_or(|kinds| {
+                    rules_of(&call).is_ok_and(|rules| rules.required_documents() == kinds)
+                })
                 && settings.reviewers_per_application == call.reviewers_per_application
                 && settings.blind_review == call.blind_review;
             if !unchanged {
@@ -470,8 +485,11 @@ pub async fn open(
     Ok(call)
 }
 
-/// Closes an open call whose closing time has come (the scheduler does this too). Closing earlier
-/// would move the deadline applicants planned on.
+/// Closes an open call, for one of its fund's managers (the scheduler closes calls at their
+/// closing time too). A manager may close before the announced closing time: the closing time
+/// becomes now, the audit event keeps the announced one, and the members of every organisation
+/// that still has a draft in the call are told, each in their language, that it can no longer be
+/// submitted.
 #[tracing::instrument(skip_all)]
 pub async fn close(
     ctx: &AppContext,
@@ -483,18 +501,28 @@ pub async fn close(
     let txn = ctx.begin_write().await?;
     let call = managed(&txn, viewer, id).await?;
     let status = status_of(&call)?;
-    let to =
-        transition(status, CallEvent::Close).map_err(|e| AppError::InvalidState(e.to_string()))?;
-    if now < call.closes_at {
-        return Err(AppError::InvalidState(
-            "a call closes at its closing time, not before".into(),
-        ));
-    }
-    if !apply(&txn, &call, status, to, now).await? {
+    let schedule = CallSchedule::new(call.opens_at, call.closes_at).map_err(AppError::internal)?;
+    let closing = crate::domain::call::close_by_manager(status, &schedule, now)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    let closes_at = closing.schedule.closes_at();
+    let updated = call::Entity::update_many()
+        .col_expr(call::Column::Status, Expr::value(closing.to.as_str()))
+        .col_expr(call::Column::ClosesAt, Expr::value(closes_at))
+        .col_expr(call::Column::UpdatedAt, Expr::value(now))
+        .filter(call::Column::Id.eq(id))
+        .filter(call::Column::Status.eq(status.as_str()))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected != 1 {
         return Err(AppError::Conflict(
             "the call changed meanwhile; reload it".into(),
         ));
     }
+    let drafts_told = if closing.early {
+        tell_drafts_closed_early(ctx, &txn, &call, closes_at).await?
+    } else {
+        0
+    };
     audit::record(
         &txn,
         &ctx.clock,
@@ -504,13 +532,83 @@ pub async fn close(
             kind: "call",
             id: Some(id),
         },
-        Some(json!({ "status": status.as_str() })),
-        Some(json!({ "status": to.as_str() })),
+        Some(json!({ "status": status.as_str(), "closesAt": call.closes_at })),
+        Some(json!({
+            "status": closing.to.as_str(), "closesAt": closes_at, "early": closing.early,
+            "draftsTold": drafts_told,
+        })),
     )
     .await?;
     let call = find(&txn, id).await?;
     txn.commit().await?;
     Ok(call)
+}
+
+/// Emails the members of each organisation with a draft in `call`, which closed early at
+/// `closed_at`: one email per member per draft, de-duplicated by the draft. Returns how many
+/// drafts there were.
+async fn tell_drafts_closed_early(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    call: &call::Model,
+    closed_at: DateTime<Utc>,
+) -> AppResult<usize> {
+    use entity::{application, organization, organization_member};
+
+    use crate::service::notification::{email_users, pick};
+
+    let drafts = application::Entity::find()
+        .filter(application::Column::CallId.eq(call.id))
+        .filter(
+            application::Column::Status
+                .eq(crate::domain::application::ApplicationStatus::Draft.as_str()),
+        )
+        .order_by_asc(application::Column::CreatedAt)
+        .all(db)
+        .await?;
+    if drafts.is_empty() {
+        return Ok(0);
+    }
+    let org_ids: Vec<Uuid> = drafts.iter().map(|d| d.organization_id).collect();
+    let orgs = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(org_ids.iter().copied()))
+        .all(db)
+        .await?;
+    let members = organization_member::Entity::find()
+        .filter(organization_member::Column::OrganizationId.is_in(org_ids))
+        .all(db)
+        .await?;
+    let format = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let (closed_at, announced) = (format(closed_at), format(call.closes_at));
+    for app in &drafts {
+        let org = orgs
+            .iter()
+            .find(|o| o.id == app.organization_id)
+            .ok_or(AppError::NotFound("organization"))?;
+        let users: Vec<Uuid> = members
+            .iter()
+            .filter(|m| m.organization_id == org.id)
+            .map(|m| m.user_id)
+            .collect();
+        email_users(
+            ctx,
+            db,
+            crate::notify::EmailKind::CallClosedEarly,
+            &users,
+            &format!("call_closed_early:{}", app.id),
+            |user, zh| {
+                json!({
+                    "name": user.name, "reference": app.reference,
+                    "title": pick(zh, app.title_zh.as_deref(), app.title_en.as_deref()),
+                    "call": pick(zh, call.title_zh.as_deref(), Some(&call.title_en)),
+                    "organization": pick(zh, org.name_zh.as_deref(), Some(&org.name_en)),
+                    "closed_at": closed_at, "closes_at": announced,
+                })
+            },
+        )
+        .await?;
+    }
+    Ok(drafts.len())
 }
 
 /// Archives a decided call, or abandons a draft (its budget goes back to the fund).
@@ -744,7 +842,9 @@ pub async fn list(
 }
 
 /// The full eligibility report of an organisation for a call, before it writes an application:
-/// every rule, passed, failed or pending, and why. The viewer must belong to the organisation.
+/// every rule, passed, failed or pending, and why. Rules about the application are pending (it
+/// does not exist yet); its open applications in the call count. The viewer must belong to the
+/// organisation. A draft's own check is [`crate::service::application::draft_check`].
 pub async fn eligibility(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -756,7 +856,10 @@ pub async fn eligibility(
     let fund = find_fund(&ctx.db, call.fund_id).await?;
     let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
     let country = CountryCode::parse(&org.country).map_err(AppError::internal)?;
+    let open =
+        crate::service::application::open_applications(&ctx.db, call.id, org.id, None).await?;
     let facts = EligibilityFacts {
+        subject: Subject::Prospective,
         category: crate::service::organization::category_of(&org),
         organization_country: country,
         registered_on: org.registered_on,
@@ -766,7 +869,7 @@ pub async fn eligibility(
         currency,
         document_kinds: Vec::new(),
         partners: Vec::new(),
-        other_open_applications_in_call: 0,
+        other_open_applications_in_call: open,
     };
     Ok(evaluate(&rules_of(&call)?, &facts))
 }
