@@ -401,16 +401,7 @@ async fn an_open_call_only_gets_a_later_deadline_and_its_rules_are_frozen() {
         ),
         Some("INVALID_STATE")
     );
-    let close = "mutation($id: ID!) { closeCall(id: $id) { status } }";
-    assert_eq!(
-        error_code(
-            &s.app
-                .graphql_as(Some(&s.manager.access), close, json!({ "id": id }))
-                .await
-        ),
-        Some("INVALID_STATE"),
-        "not before its time"
-    );
+    let close = "mutation($id: ID!) { closeCall(id: $id) { status closesAt } }";
     s.app.clock.advance(chrono::Duration::days(41));
     // Access tokens last 15 minutes: sign in again after the jump in time.
     let manager = s.app.session("manager@example.org", common::PASSWORD).await;
@@ -418,7 +409,206 @@ async fn an_open_call_only_gets_a_later_deadline_and_its_rules_are_frozen() {
         .app
         .graphql_as(Some(&manager.access), close, json!({ "id": id }))
         .await;
-    assert_eq!(data(&closed)["closeCall"]["status"], "CLOSED");
+    assert_eq!(
+        data(&closed)["closeCall"],
+        json!({ "status": "CLOSED", "closesAt": at(24 * 40) }),
+        "closed after its time, a call keeps its closing time"
+    );
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&manager.access), close, json!({ "id": id }))
+                .await
+        ),
+        Some("INVALID_STATE"),
+        "once"
+    );
+}
+
+/// An owner's organisation (a Kenyan NGO) named `name`.
+async fn organization(s: &Setup, owner: &Session, name: &str, n: usize) -> String {
+    let response = s
+        .app
+        .graphql_as(
+            Some(&owner.access),
+            "mutation($input: OrganizationInput!) { createOrganization(input: $input) { id } }",
+            json!({ "input": { "nameEn": name, "organizationType": 22, "country": "KE", "registryIdentifier": format!("KE-NCB-{}", 5000 + n) } }),
+        )
+        .await;
+    data(&response)["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A draft of `org` in `call`, asking for 200,000.
+async fn draft(s: &Setup, owner: &Session, call: &str, org: &str, title: &str) -> String {
+    let input = json!({
+        "titleEn": title, "hostCountries": ["KE"], "sdgGoals": [6],
+        "requestedAmount": { "amount": "200000", "currency": "CNY" }, "durationMonths": 12,
+        "budgetLines": [{ "category": "Drilling", "amount": { "amount": "200000", "currency": "CNY" } }]
+    });
+    let created = s
+        .app
+        .graphql_as(Some(&owner.access), "mutation($call: ID!, $org: ID!, $input: ApplicationInput!) { createApplication(callId: $call, organizationId: $org, input: $input) { id } }",
+            json!({ "call": call, "org": org, "input": input }))
+        .await;
+    data(&created)["createApplication"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+const SUBMIT: &str = "mutation($id: ID!) { submitApplication(id: $id) { status } }";
+
+#[tokio::test]
+async fn a_manager_closes_a_call_early_and_members_with_drafts_are_told() {
+    let s = setup().await;
+    let call = open_call(&s).await;
+    // Green Bridge has two drafts and two members, one reading Chinese; Blue Sky has submitted.
+    let alice = s.app.user("alice@example.org").await;
+    let bo = s.app.user("bo@example.org").await;
+    data(
+        &s.app
+            .graphql_as(
+                Some(&bo.access),
+                "mutation { updateMe(input: { locale: \"zh-CN\" }) { id } }",
+                json!({}),
+            )
+            .await,
+    );
+    let green = organization(&s, &alice, "Green Bridge", 1).await;
+    data(&s.app.graphql_as(Some(&alice.access), "mutation($org: ID!, $email: String!) { inviteMember(organizationId: $org, email: $email) { email } }", json!({ "org": green, "email": "bo@example.org" })).await);
+    let token = s.app.emailed_token("bo@example.org").await;
+    data(
+        &s.app
+            .graphql_as(
+                Some(&bo.access),
+                "mutation($t: String!) { acceptInvitation(token: $t) { id } }",
+                json!({ "t": token }),
+            )
+            .await,
+    );
+    let wells = draft(&s, &alice, &call, &green, "Wells").await;
+    draft(&s, &alice, &call, &green, "Pumps").await;
+    let carol = s.app.user("carol@example.org").await;
+    let blue = organization(&s, &carol, "Blue Sky", 2).await;
+    let submitted = draft(&s, &carol, &call, &blue, "Latrines").await;
+    data(
+        &s.app
+            .graphql_as(Some(&carol.access), SUBMIT, json!({ "id": submitted }))
+            .await,
+    );
+
+    // Members and outsiders cannot close it; its manager can, a month early.
+    let close =
+        "mutation($id: ID!) { closeCall(id: $id) { status closesAt acceptingSubmissions } }";
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&alice.access), close, json!({ "id": call }))
+                .await
+        ),
+        Some("FORBIDDEN")
+    );
+    s.app.clock.advance(chrono::Duration::minutes(10));
+    let manager = s.app.session("manager@example.org", common::PASSWORD).await;
+    let closed = s
+        .app
+        .graphql_as(Some(&manager.access), close, json!({ "id": call }))
+        .await;
+    let closed_at = (start_time() + chrono::Duration::minutes(10)).to_rfc3339();
+    assert_eq!(
+        data(&closed)["closeCall"],
+        json!({ "status": "CLOSED", "closesAt": closed_at, "acceptingSubmissions": false }),
+        "the closing time becomes now"
+    );
+
+    // The drafts can no longer be submitted.
+    let alice = s.app.session("alice@example.org", common::PASSWORD).await;
+    let late = s
+        .app
+        .graphql_as(Some(&alice.access), SUBMIT, json!({ "id": wells }))
+        .await;
+    assert_eq!(error_code(&late), Some("INVALID_STATE"), "{late}");
+
+    // The audit event keeps the announced closing time.
+    let db = s.app.db.connect().await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let events = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("call.close"))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let time = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+            .unwrap()
+            .to_rfc3339()
+    };
+    let (before, after) = (
+        events[0].before_state.clone().unwrap(),
+        events[0].after_state.clone().unwrap(),
+    );
+    assert_eq!(before["status"], "OPEN");
+    assert_eq!(time(&before["closesAt"]), at(24 * 30));
+    assert_eq!(after["status"], "CLOSED");
+    assert_eq!(time(&after["closesAt"]), closed_at);
+    assert_eq!(after["early"], true);
+
+    // One email per member per draft, in their language; nothing to the submitted one's owner.
+    s.app.deliver_mail().await;
+    let told = |to: &str| -> Vec<(String, String)> {
+        s.app
+            .sent_mail()
+            .into_iter()
+            .filter(|m| {
+                m.to == to && (m.subject.contains("closed early") || m.subject.contains("提前截止"))
+            })
+            .map(|m| {
+                let parsed = mail_parser::MessageParser::default()
+                    .parse(m.raw.as_bytes())
+                    .expect("parsable email");
+                let text = parsed.body_text(0).expect("text body").into_owned();
+                (m.subject, text)
+            })
+            .collect()
+    };
+    let to_alice = told("alice@example.org");
+    assert_eq!(to_alice.len(), 2, "{to_alice:?}");
+    assert!(
+        to_alice
+            .iter()
+            .all(|(subject, _)| subject == "The call Clean water in East Africa has closed early")
+    );
+    assert!(to_alice.iter().any(|(_, text)| text.contains("\"Wells\"")));
+    assert!(to_alice.iter().any(|(_, text)| text.contains("\"Pumps\"")));
+    assert!(
+        to_alice[0].1.contains("2027-03-31 08:00 UTC")
+            && to_alice[0].1.contains("2027-03-01 08:10 UTC"),
+        "{}",
+        to_alice[0].1
+    );
+    let to_bo = told("bo@example.org");
+    assert_eq!(to_bo.len(), 2, "{to_bo:?}");
+    assert!(
+        to_bo
+            .iter()
+            .all(|(subject, _)| subject == "项目征集“东非清洁饮水”已提前截止")
+    );
+    assert_eq!(told("carol@example.org"), vec![]);
+
+    // Closing again is refused and tells no one twice.
+    assert_eq!(
+        error_code(
+            &s.app
+                .graphql_as(Some(&manager.access), close, json!({ "id": call }))
+                .await
+        ),
+        Some("INVALID_STATE")
+    );
+    s.app.deliver_mail().await;
+    assert_eq!(told("alice@example.org").len(), 2);
 }
 
 #[tokio::test]

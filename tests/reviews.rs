@@ -221,6 +221,33 @@ const SUBMIT_REVIEW: &str = "mutation($id: ID!, $input: ReviewInput!) { submitRe
 const SAVE_REVIEW: &str = "mutation($id: ID!, $input: ReviewInput!) { saveReview(assignmentId: $id, input: $input) { status review { scores { key score justification } score } } }";
 const DECIDE: &str = "mutation($id: ID!, $input: DecisionInput!) { decideApplication(applicationId: $id, input: $input) { status decision { outcome amount { amount currency } conditions rationale } grant { reference amount { amount } startsOn endsOn status } } }";
 
+const DESK_REJECT: &str = "mutation($id: ID!, $input: DeskRejectionInput!, $k: String) { deskRejectApplication(applicationId: $id, input: $input, idempotencyKey: $k) { status decision { outcome deskRejection rationale rationaleShared } } }";
+
+/// Closes the call by hand, before its closing time: applications are decided once it closed.
+async fn close(w: &World, call: &str) {
+    let closed = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "mutation($id: ID!) { closeCall(id: $id) { status } }",
+            json!({ "id": call }),
+        )
+        .await;
+    assert_eq!(data(&closed)["closeCall"]["status"], "CLOSED");
+}
+
+async fn call_status(w: &World, call: &str) -> Value {
+    let response = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "query($id: ID!) { call(id: $id) { status } }",
+            json!({ "id": call }),
+        )
+        .await;
+    data(&response)["call"]["status"].clone()
+}
+
 async fn assign(w: &World, application: &str, reviewer: &Session) -> Value {
     w.app
         .graphql_as(
@@ -372,7 +399,8 @@ async fn a_manager_runs_a_review_from_assignment_to_decision_letter() {
         "applicants see no scores and no reviewers"
     );
 
-    // The decision: an approval creates the grant and commits the money.
+    // The decision, once the call has closed: an approval creates the grant and commits the money.
+    close(&w, &call).await;
     let decided = w
         .app
         .graphql_as(
@@ -1024,6 +1052,7 @@ async fn waitlisted_applications_get_a_final_decision_and_the_call_is_decided() 
     for application in [&first, &second] {
         data(&assign(&w, application, &w.reviewers[0]).await);
     }
+    close(&w, &call).await;
     let decide = |application: &str, input: Value| {
         w.app.graphql_as(
             Some(&w.manager.access),
@@ -1080,7 +1109,9 @@ async fn waitlisted_applications_get_a_final_decision_and_the_call_is_decided() 
         )
         .await,
     );
-    // The call closes; the waitlisted application is approved, and the call is decided.
+    // Every application has its decision, so the call is decided; its waitlist may still move,
+    // also after its announced closing time.
+    assert_eq!(call_status(&w, &call).await, "DECIDED");
     w.app.clock.advance(chrono::Duration::days(31));
     bridgefund::service::call::apply_schedule(&w.app.context)
         .await
@@ -1128,6 +1159,7 @@ async fn concurrent_approvals_never_exceed_the_call_budget() {
         data(&assign(&w, &id, &w.reviewers[0]).await);
         applications.push(id);
     }
+    close(&w, &call).await;
     let second = TestApp::spawn_on(w.app.db.shared(), |_| {}).await;
     second.clock.set(w.app.clock.now());
     let requests = applications.iter().enumerate().map(|(i, id)| {
@@ -1166,4 +1198,234 @@ async fn concurrent_approvals_never_exceed_the_call_budget() {
         .map(|a| a.status)
         .collect();
     assert_eq!(statuses.iter().filter(|s| *s == "UNDER_REVIEW").count(), 4);
+}
+
+async fn desk_reject(w: &World, who: &Session, id: &str, input: Value, key: Option<&str>) -> Value {
+    w.app
+        .graphql_as(
+            Some(&who.access),
+            DESK_REJECT,
+            json!({ "id": id, "input": input, "k": key }),
+        )
+        .await
+}
+
+/// The text bodies of the decision letters sent to `to` about `reference`.
+fn letters(w: &World, to: &str, reference: &str) -> Vec<String> {
+    w.app
+        .sent_mail()
+        .into_iter()
+        .filter(|m| m.to == to && m.subject == format!("Decision on your application {reference}"))
+        .map(|m| {
+            let parsed = mail_parser::MessageParser::default()
+                .parse(m.raw.as_bytes())
+                .expect("parsable email");
+            parsed.body_text(0).expect("text body").into_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_submitted_application_is_rejected_at_the_desk_and_the_call_is_then_decided() {
+    let w = world(1).await;
+    let call = call(&w, "2000000", 1, false).await;
+    let duplicate = submitted(&w, &w.applicant, &call, &w.ngo, "300000", None).await;
+    let reviewed = submitted(&w, &w.applicant, &call, &w.ngo, "200000", None).await;
+    let late = submitted(&w, &w.applicant, &call, &w.ngo, "100000", None).await;
+    data(&assign(&w, &reviewed, &w.reviewers[0]).await);
+    let input = json!({ "reason": "DUPLICATE", "rationale": "Same project as BF-2027-0002" });
+
+    // Only the fund's managers: others who see it are refused, others still do not see it.
+    let outsider = w.app.user("outsider@example.org").await;
+    for (who, code) in [
+        (&outsider, "NOT_FOUND"),
+        (&w.reviewers[0], "NOT_FOUND"),
+        (&w.applicant, "FORBIDDEN"),
+    ] {
+        let refused = desk_reject(&w, who, &duplicate, input.clone(), None).await;
+        assert_eq!(error_code(&refused), Some(code), "{}: {refused}", who.email);
+    }
+    // Only a submitted application without reviewers, and never without a rationale.
+    let under_review = desk_reject(&w, &w.manager, &reviewed, input.clone(), None).await;
+    assert_eq!(error_code(&under_review), Some("INVALID_STATE"));
+    let unexplained = desk_reject(
+        &w,
+        &w.manager,
+        &duplicate,
+        json!({ "reason": "DUPLICATE", "rationale": "  " }),
+        None,
+    )
+    .await;
+    assert_eq!(
+        unexplained["errors"][0]["extensions"]["field"],
+        "input.rationale"
+    );
+
+    // While the call is still open, screening as applications arrive; a retry gets the answer.
+    let rejected = desk_reject(&w, &w.manager, &duplicate, input.clone(), Some("desk-1")).await;
+    assert_eq!(
+        data(&rejected)["deskRejectApplication"],
+        json!({
+            "status": "REJECTED",
+            "decision": { "outcome": "REJECT", "deskRejection": "DUPLICATE", "rationale": "Same project as BF-2027-0002", "rationaleShared": true }
+        })
+    );
+    let retried = desk_reject(&w, &w.manager, &duplicate, input.clone(), Some("desk-1")).await;
+    assert_eq!(retried["data"], rejected["data"]);
+    assert_eq!(rejected.get("extensions"), None, "the first answer is no replay");
+    assert_eq!(retried["extensions"], json!({ "idempotentReplay": true }));
+    assert_eq!(call_status(&w, &call).await, "OPEN");
+    let read = w.app.graphql_as(Some(&w.applicant.access), "query($id: ID!) { application(id: $id) { status decision { outcome deskRejection rationale decidedBy { id } } reviewAssignments { id } } }", json!({ "id": duplicate })).await;
+    assert_eq!(
+        data(&read)["application"],
+        json!({
+            "status": "REJECTED",
+            "decision": { "outcome": "REJECT", "deskRejection": "DUPLICATE", "rationale": "Same project as BF-2027-0002", "decidedBy": null },
+            "reviewAssignments": null
+        })
+    );
+    let db = w.app.db.connect().await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let audited = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::Action.eq("application.desk_reject"))
+        .all(&db)
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 1, "the retry changed nothing");
+    let (before, after) = (
+        audited[0].before_state.clone().unwrap(),
+        audited[0].after_state.clone().unwrap(),
+    );
+    assert_eq!(before["status"], "SUBMITTED");
+    assert_eq!(
+        (&after["status"], &after["deskRejection"]),
+        (&json!("REJECTED"), &json!("DUPLICATE"))
+    );
+
+    // After the close: the reviewed one is decided, and the last undecided one, rejected at the
+    // desk without sharing the rationale, makes the call decided.
+    close(&w, &call).await;
+    data(
+        &w.app
+            .graphql_as(
+                Some(&w.manager.access),
+                DECIDE,
+                json!({ "id": reviewed, "input": { "outcome": "REJECT", "rationale": "Weak plan" } }),
+            )
+            .await,
+    );
+    assert_eq!(call_status(&w, &call).await, "CLOSED", "one still waits");
+    let last = desk_reject(
+        &w,
+        &w.manager,
+        &late,
+        json!({ "reason": "OUT_OF_SCOPE", "rationale": "Not about water", "shareRationale": false }),
+        None,
+    )
+    .await;
+    assert_eq!(data(&last)["deskRejectApplication"]["status"], "REJECTED");
+    assert_eq!(call_status(&w, &call).await, "DECIDED");
+    let again = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "mutation($id: ID!) { markCallDecided(callId: $id) { status } }",
+            json!({ "id": call }),
+        )
+        .await;
+    assert_eq!(error_code(&again), Some("INVALID_STATE"), "already decided");
+    let read = w.app.graphql_as(Some(&w.applicant.access), "query($id: ID!) { application(id: $id) { decision { deskRejection rationale rationaleShared } } }", json!({ "id": late })).await;
+    assert_eq!(
+        data(&read)["application"]["decision"],
+        json!({ "deskRejection": "OUT_OF_SCOPE", "rationale": null, "rationaleShared": false })
+    );
+
+    // Each rejection at the desk sends the decision letter, once.
+    w.app.deliver_mail().await;
+    let first = letters(&w, "applicant@example.org", "BF-2027-0001");
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].contains("Same project as BF-2027-0002"),
+        "{}",
+        first[0]
+    );
+    let last = letters(&w, "applicant@example.org", "BF-2027-0003");
+    assert_eq!(last.len(), 1);
+    assert!(!last[0].contains("Not about water"), "{}", last[0]);
+}
+
+#[tokio::test]
+async fn applications_are_decided_only_once_the_call_has_closed() {
+    let w = world(1).await;
+    let call = call(&w, "2000000", 1, false).await;
+    let application = submitted(&w, &w.applicant, &call, &w.ngo, "300000", None).await;
+    data(&assign(&w, &application, &w.reviewers[0]).await);
+    let approve = json!({ "id": application, "input": { "outcome": "APPROVE", "amount": { "amount": "250000", "currency": "CNY" }, "rationale": "Good" } });
+    let early = w
+        .app
+        .graphql_as(Some(&w.manager.access), DECIDE, approve.clone())
+        .await;
+    assert_eq!(error_code(&early), Some("INVALID_STATE"), "{early}");
+    let read = w
+        .app
+        .graphql_as(
+            Some(&w.manager.access),
+            "query($id: ID!) { application(id: $id) { status decision { outcome } grant { id } } }",
+            json!({ "id": application }),
+        )
+        .await;
+    assert_eq!(
+        data(&read)["application"],
+        json!({ "status": "UNDER_REVIEW", "decision": null, "grant": null }),
+        "nothing changed"
+    );
+
+    close(&w, &call).await;
+    let decided = w
+        .app
+        .graphql_as(Some(&w.manager.access), DECIDE, approve)
+        .await;
+    assert_eq!(data(&decided)["decideApplication"]["status"], "APPROVED");
+}
+
+#[tokio::test]
+async fn an_award_stays_within_the_calls_minimum_and_maximum() {
+    let w = world(1).await;
+    // Awards from 10,000 to 500,000.
+    let call = call(&w, "2000000", 1, false).await;
+    let application = submitted(&w, &w.applicant, &call, &w.ngo, "400000", None).await;
+    data(&assign(&w, &application, &w.reviewers[0]).await);
+    // As an application submitted before requests were held to the call's bounds: 600,000.
+    let db = w.app.db.connect().await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::application::Entity::update_many()
+        .col_expr(
+            entity::application::Column::RequestedMinor,
+            sea_orm::sea_query::Expr::value(60_000_000_i64),
+        )
+        .filter(entity::application::Column::Id.eq(uuid::Uuid::parse_str(&application).unwrap()))
+        .exec(&db)
+        .await
+        .unwrap();
+    close(&w, &call).await;
+    let approve = |amount: &str| {
+        w.app.graphql_as(
+            Some(&w.manager.access),
+            DECIDE,
+            json!({ "id": application, "input": { "outcome": "APPROVE", "amount": { "amount": amount, "currency": "CNY" }, "rationale": "Good" } }),
+        )
+    };
+    for amount in ["500000.01", "600000", "9999.99"] {
+        let refused = approve(amount).await;
+        assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{amount}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["field"], "input.amount",
+            "{amount}"
+        );
+    }
+    let approved = approve("500000").await;
+    assert_eq!(
+        data(&approved)["decideApplication"]["grant"]["amount"]["amount"],
+        "500000.00"
+    );
 }

@@ -1,4 +1,5 @@
-//! A manager's decision on an application. A waitlisted application gets a second, final one.
+//! A manager's decision on an application. A waitlisted application gets a second, final one; a
+//! submitted one may be rejected at the desk, without review.
 
 use sea_orm::entity::prelude::*;
 
@@ -17,6 +18,9 @@ pub struct Model {
     /// Whether the applicant may read the rationale.
     pub rationale_shared: bool,
     pub decided_by: Uuid,
+    /// For a rejection at the desk, without review: `OUT_OF_SCOPE`, `DUPLICATE`, `INCOMPLETE` or
+    /// `OTHER`.
+    pub desk_rejection: Option<String>,
     pub decided_at: DateTimeUtc,
 }
 

@@ -23,6 +23,9 @@ pub enum ApplicationEvent {
     Approve,
     Reject,
     Waitlist,
+    /// A manager rejects a submitted application that needs no review (out of scope, a
+    /// duplicate, …), before any reviewer is assigned.
+    DeskReject,
 }
 
 impl ApplicationStatus {
@@ -58,13 +61,14 @@ impl ApplicationStatus {
 }
 
 impl ApplicationEvent {
-    pub const ALL: [ApplicationEvent; 6] = [
+    pub const ALL: [ApplicationEvent; 7] = [
         ApplicationEvent::Submit,
         ApplicationEvent::Withdraw,
         ApplicationEvent::StartReview,
         ApplicationEvent::Approve,
         ApplicationEvent::Reject,
         ApplicationEvent::Waitlist,
+        ApplicationEvent::DeskReject,
     ];
 
     pub fn verb(self) -> &'static str {
@@ -75,6 +79,7 @@ impl ApplicationEvent {
             ApplicationEvent::Approve => "approve",
             ApplicationEvent::Reject => "reject",
             ApplicationEvent::Waitlist => "waitlist",
+            ApplicationEvent::DeskReject => "desk-reject",
         }
     }
 }
@@ -108,7 +113,8 @@ pub struct ApplicationTransitionError {
 }
 
 /// The application's status after `event`. Decisions are final, except that a waitlisted
-/// application may still be approved or rejected.
+/// application may still be approved or rejected. A desk rejection only takes a submitted
+/// application that no reviewer has started on; once under review, it is decided on its reviews.
 pub fn transition(
     from: ApplicationStatus,
     event: ApplicationEvent,
@@ -122,6 +128,7 @@ pub fn transition(
         (S::UnderReview | S::Waitlisted, E::Approve) => Ok(S::Approved),
         (S::UnderReview | S::Waitlisted, E::Reject) => Ok(S::Rejected),
         (S::UnderReview, E::Waitlist) => Ok(S::Waitlisted),
+        (S::Submitted, E::DeskReject) => Ok(S::Rejected),
         _ => Err(ApplicationTransitionError { from, event }),
     }
 }
@@ -214,6 +221,7 @@ mod tests {
             (S::UnderReview, E::Waitlist, S::Waitlisted),
             (S::Waitlisted, E::Approve, S::Approved),
             (S::Waitlisted, E::Reject, S::Rejected),
+            (S::Submitted, E::DeskReject, S::Rejected),
         ];
         for from in S::ALL {
             for event in E::ALL {
@@ -233,6 +241,18 @@ mod tests {
             error.to_string(),
             "cannot withdraw an application that is APPROVED"
         );
+    }
+
+    #[test]
+    fn only_a_submitted_application_is_desk_rejected() {
+        assert_eq!(transition(S::Submitted, E::DeskReject), Ok(S::Rejected));
+        let error = transition(S::UnderReview, E::DeskReject).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "cannot desk-reject an application that is UNDER_REVIEW"
+        );
+        assert!(transition(S::Draft, E::DeskReject).is_err());
+        assert!(transition(S::Waitlisted, E::DeskReject).is_err());
     }
 
     #[test]

@@ -287,6 +287,47 @@ pub fn change_closing_time(
     }
 }
 
+/// What a manager's `closeCall` does to a call at `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closing {
+    /// The status after closing.
+    pub to: CallStatus,
+    /// The window after closing: cut short to `now` when the call closes early.
+    pub schedule: CallSchedule,
+    /// Whether the call closed before its announced closing time.
+    pub early: bool,
+}
+
+/// Closes an open call at `now`, by a manager.
+///
+/// A manager may stop a call before its announced closing time (the budget is spoken for, the
+/// call was a mistake): its closing time then becomes `now`, so the record says when it really
+/// stopped accepting applications. At or after the announced time the window stays as it was.
+/// The window never becomes empty: a call closed in the very instant it opened closes one
+/// microsecond after it opened.
+pub fn close_by_manager(
+    status: CallStatus,
+    schedule: &CallSchedule,
+    now: DateTime<Utc>,
+) -> Result<Closing, CallTransitionError> {
+    let to = transition(status, CallEvent::Close)?;
+    let early = now < schedule.closes_at;
+    let schedule = if early {
+        let closes_at = now.max(schedule.opens_at + chrono::Duration::microseconds(1));
+        CallSchedule {
+            opens_at: schedule.opens_at,
+            closes_at,
+        }
+    } else {
+        *schedule
+    };
+    Ok(Closing {
+        to,
+        schedule,
+        early,
+    })
+}
+
 /// The most criteria a rubric may have; more cannot be scored with care.
 pub const MAX_CRITERIA: usize = 20;
 /// The longest criterion key, in characters.
@@ -1065,6 +1106,64 @@ mod tests {
             .to_string(),
             "the closing time of a call that is DECIDED cannot change"
         );
+    }
+
+    #[test]
+    fn a_manager_closes_an_open_call_early_and_its_closing_time_becomes_now() {
+        let current = schedule();
+        let now = at("2027-04-01T09:30:00Z");
+        let closing = close_by_manager(CallStatus::Open, &current, now).unwrap();
+        assert_eq!(closing.to, CallStatus::Closed);
+        assert!(closing.early);
+        assert_eq!(closing.schedule.opens_at(), current.opens_at());
+        assert_eq!(closing.schedule.closes_at(), now);
+        assert!(!closing.schedule.is_accepting_submissions(now));
+    }
+
+    #[test]
+    fn closing_at_or_after_the_closing_time_keeps_the_window() {
+        let current = schedule();
+        for now in [current.closes_at(), current.closes_at() + Duration::days(2)] {
+            let closing = close_by_manager(CallStatus::Open, &current, now).unwrap();
+            assert!(!closing.early);
+            assert_eq!(closing.schedule, current);
+        }
+    }
+
+    #[test]
+    fn a_call_closed_as_it_opens_keeps_a_window_that_is_not_empty() {
+        let current = schedule();
+        for now in [
+            current.opens_at(),
+            current.opens_at() - Duration::seconds(5),
+        ] {
+            let closing = close_by_manager(CallStatus::Open, &current, now).unwrap();
+            assert!(closing.early);
+            assert!(closing.schedule.closes_at() > closing.schedule.opens_at());
+            assert_eq!(
+                CallSchedule::new(current.opens_at(), closing.schedule.closes_at()),
+                Ok(closing.schedule)
+            );
+        }
+    }
+
+    #[test]
+    fn only_an_open_call_is_closed() {
+        let current = schedule();
+        for status in [
+            CallStatus::Draft,
+            CallStatus::Closed,
+            CallStatus::Decided,
+            CallStatus::Archived,
+        ] {
+            assert_eq!(
+                close_by_manager(status, &current, current.opens_at()),
+                Err(CallTransitionError {
+                    from: status,
+                    event: CallEvent::Close
+                })
+            );
+        }
     }
 
     #[test]

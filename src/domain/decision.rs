@@ -1,5 +1,6 @@
-//! A manager's decision on an application and the grant an approval creates: what an approval
-//! may award, what every decision must explain, and how long the grant runs. The call's remaining
+//! A manager's decision on an application and the grant an approval creates: when a call takes
+//! decisions, what an approval may award, what every decision must explain, why an application
+//! may be rejected at the desk without review, and how long the grant runs. The call's remaining
 //! budget is checked by the service with one conditional update, since only the database sees
 //! concurrent approvals.
 
@@ -9,6 +10,7 @@ use std::str::FromStr;
 use chrono::{Months, NaiveDate};
 
 use crate::domain::application::ApplicationEvent;
+use crate::domain::call::{AwardBounds, CallStatus};
 
 /// What a manager decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,6 +62,99 @@ impl FromStr for DecisionOutcome {
     }
 }
 
+/// Why a manager rejects a submitted application at the desk, without review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeskRejectionReason {
+    /// The application is outside what the call funds.
+    OutOfScope,
+    /// The application repeats another one.
+    Duplicate,
+    /// The application lacks what a review would need.
+    Incomplete,
+    /// Another reason, given in the rationale.
+    Other,
+}
+
+impl DeskRejectionReason {
+    pub const ALL: [DeskRejectionReason; 4] = [
+        Self::OutOfScope,
+        Self::Duplicate,
+        Self::Incomplete,
+        Self::Other,
+    ];
+
+    /// The stable name used in the API and the database, such as `OUT_OF_SCOPE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OutOfScope => "OUT_OF_SCOPE",
+            Self::Duplicate => "DUPLICATE",
+            Self::Incomplete => "INCOMPLETE",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+impl fmt::Display for DeskRejectionReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a desk rejection reason (OUT_OF_SCOPE, DUPLICATE, INCOMPLETE, OTHER)")]
+pub struct UnknownDeskRejectionReason(pub String);
+
+impl FromStr for DeskRejectionReason {
+    type Err = UnknownDeskRejectionReason;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == s)
+            .ok_or_else(|| UnknownDeskRejectionReason(s.to_owned()))
+    }
+}
+
+/// How an application is decided: on its reviews, or at the desk without review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionKind {
+    /// `decideApplication`: approve, reject or waitlist.
+    Review,
+    /// `deskRejectApplication`: reject a submitted application that needs no review.
+    Desk,
+}
+
+/// Why the call's status does not allow a decision now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionTimingError {
+    #[error(
+        "the call is still open: its applications are decided once it closes (close it first, or \
+         reject an application at the desk)"
+    )]
+    CallStillOpen,
+    #[error("a call that is {0} takes no decisions")]
+    CallNotDeciding(CallStatus),
+}
+
+/// Whether a call in `status` takes a decision of `kind`.
+///
+/// Applications are decided on their reviews once the call has closed, so that every applicant
+/// had the whole window and is weighed against the others; a decided call still settles its
+/// waitlist. A desk rejection judges one application on its own, so it may come while the call is
+/// open (screening as applications arrive) or after it closed. A draft has no applications to
+/// decide and an archived call is kept for the record only.
+pub fn check_call_takes_decision(
+    status: CallStatus,
+    kind: DecisionKind,
+) -> Result<(), DecisionTimingError> {
+    match (kind, status) {
+        (DecisionKind::Review, CallStatus::Closed | CallStatus::Decided)
+        | (DecisionKind::Desk, CallStatus::Open | CallStatus::Closed) => Ok(()),
+        (DecisionKind::Review, CallStatus::Open) => Err(DecisionTimingError::CallStillOpen),
+        (_, other) => Err(DecisionTimingError::CallNotDeciding(other)),
+    }
+}
+
 /// The longest rationale or conditions text, in characters.
 pub const MAX_DECISION_TEXT_CHARS: usize = 20_000;
 /// How long a grant runs when the application named no duration.
@@ -74,8 +169,21 @@ pub enum DecisionError {
     AmountWithoutApproval,
     #[error("the award must be above zero")]
     NonPositiveAmount,
-    #[error("the award ({amount}) cannot exceed the requested amount ({requested})")]
+    #[error(
+        "the award ({amount} minor units) cannot exceed the requested amount ({requested} minor \
+         units)"
+    )]
     AboveRequested { amount: i64, requested: i64 },
+    #[error(
+        "the award ({amount} minor units) cannot exceed the call's maximum award ({max} minor \
+         units)"
+    )]
+    AboveMaximumAward { amount: i64, max: i64 },
+    #[error(
+        "the award ({amount} minor units) cannot be below the call's minimum award ({min} minor \
+         units)"
+    )]
+    BelowMinimumAward { amount: i64, min: i64 },
     #[error("only an approval carries conditions")]
     ConditionsWithoutApproval,
     #[error("every decision needs a rationale")]
@@ -93,7 +201,9 @@ impl DecisionError {
             Self::MissingAmount
             | Self::AmountWithoutApproval
             | Self::NonPositiveAmount
-            | Self::AboveRequested { .. } => "input.amount",
+            | Self::AboveRequested { .. }
+            | Self::AboveMaximumAward { .. }
+            | Self::BelowMinimumAward { .. } => "input.amount",
             Self::ConditionsWithoutApproval => "input.conditions",
             Self::MissingRationale => "input.rationale",
             Self::TooLong { field } => field,
@@ -111,13 +221,9 @@ pub struct DecisionRequest<'a> {
     pub rationale: Option<&'a str>,
 }
 
-/// Checks a decision against the application it decides: an approval awards more than zero and
-/// no more than was requested; conditions belong to approvals; every decision is explained.
-pub fn check_decision(
-    request: &DecisionRequest<'_>,
-    requested_minor: i64,
-) -> Result<(), DecisionError> {
-    let rationale = request.rationale.map(str::trim).unwrap_or_default();
+/// Checks that a decision is explained, within the length limit.
+fn check_rationale(rationale: Option<&str>) -> Result<(), DecisionError> {
+    let rationale = rationale.map(str::trim).unwrap_or_default();
     if rationale.is_empty() {
         return Err(DecisionError::MissingRationale);
     }
@@ -126,6 +232,18 @@ pub fn check_decision(
             field: "input.rationale",
         });
     }
+    Ok(())
+}
+
+/// Checks a decision against the application it decides and the call's award bounds: an
+/// approval awards at least the call's minimum and at most the smaller of the requested amount
+/// and the call's maximum; conditions belong to approvals; every decision is explained.
+pub fn check_decision(
+    request: &DecisionRequest<'_>,
+    requested_minor: i64,
+    awards: &AwardBounds,
+) -> Result<(), DecisionError> {
+    check_rationale(request.rationale)?;
     if request
         .conditions
         .is_some_and(|c| c.chars().count() > MAX_DECISION_TEXT_CHARS)
@@ -139,10 +257,24 @@ pub fn check_decision(
         (DecisionOutcome::Approve, Some(amount)) if amount <= 0 => {
             Err(DecisionError::NonPositiveAmount)
         }
-        (DecisionOutcome::Approve, Some(amount)) if amount > requested_minor => {
+        (DecisionOutcome::Approve, Some(amount))
+            if amount > requested_minor && requested_minor <= awards.max_minor() =>
+        {
             Err(DecisionError::AboveRequested {
                 amount,
                 requested: requested_minor,
+            })
+        }
+        (DecisionOutcome::Approve, Some(amount)) if amount > awards.max_minor() => {
+            Err(DecisionError::AboveMaximumAward {
+                amount,
+                max: awards.max_minor(),
+            })
+        }
+        (DecisionOutcome::Approve, Some(amount)) if amount < awards.min_minor() => {
+            Err(DecisionError::BelowMinimumAward {
+                amount,
+                min: awards.min_minor(),
             })
         }
         (DecisionOutcome::Approve, Some(_)) => Ok(()),
@@ -152,6 +284,11 @@ pub fn check_decision(
         }
         (_, None) => Ok(()),
     }
+}
+
+/// Checks a desk rejection: like every decision, it is explained.
+pub fn check_desk_rejection(rationale: Option<&str>) -> Result<(), DecisionError> {
+    check_rationale(rationale)
 }
 
 /// The grant's period: from `starts_on` (or the applicant's planned start, or the decision date)
@@ -277,6 +414,11 @@ mod tests {
         }
     }
 
+    /// Bounds wide enough that only the requested amount limits an award.
+    fn wide() -> AwardBounds {
+        AwardBounds::new(1, i64::MAX).unwrap()
+    }
+
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()
     }
@@ -295,7 +437,8 @@ mod tests {
 
     #[test]
     fn an_approval_awards_above_zero_and_at_most_the_request() {
-        let approve = |amount| check_decision(&request(DecisionOutcome::Approve, amount), 1_000);
+        let approve =
+            |amount| check_decision(&request(DecisionOutcome::Approve, amount), 1_000, &wide());
         assert_eq!(approve(Some(1_000)), Ok(()));
         assert_eq!(approve(Some(1)), Ok(()));
         assert_eq!(
@@ -311,10 +454,114 @@ mod tests {
     }
 
     #[test]
+    fn an_approval_stays_within_the_calls_award_bounds() {
+        let bounds = AwardBounds::new(100, 500).unwrap();
+        let approve = |amount, requested| {
+            check_decision(
+                &request(DecisionOutcome::Approve, Some(amount)),
+                requested,
+                &bounds,
+            )
+        };
+        // At most min(requested, maximum award).
+        assert_eq!(approve(500, 800), Ok(()));
+        assert_eq!(
+            approve(501, 800),
+            Err(DecisionError::AboveMaximumAward {
+                amount: 501,
+                max: 500
+            })
+        );
+        assert_eq!(approve(300, 300), Ok(()));
+        assert_eq!(
+            approve(400, 300),
+            Err(DecisionError::AboveRequested {
+                amount: 400,
+                requested: 300
+            })
+        );
+        assert_eq!(
+            approve(900, 800),
+            Err(DecisionError::AboveMaximumAward {
+                amount: 900,
+                max: 500
+            }),
+            "the tighter cap is named"
+        );
+        // At least the minimum award.
+        assert_eq!(approve(100, 300), Ok(()));
+        let below = approve(99, 300).unwrap_err();
+        assert_eq!(
+            below,
+            DecisionError::BelowMinimumAward {
+                amount: 99,
+                min: 100
+            }
+        );
+        for error in [below, approve(501, 800).unwrap_err()] {
+            assert_eq!(error.field(), "input.amount");
+        }
+    }
+
+    #[test]
+    fn decisions_on_reviews_wait_for_the_call_to_close_but_desk_rejections_do_not() {
+        use CallStatus as S;
+        use DecisionKind as K;
+        let allowed = [
+            (K::Review, S::Closed),
+            (K::Review, S::Decided),
+            (K::Desk, S::Open),
+            (K::Desk, S::Closed),
+        ];
+        for kind in [K::Review, K::Desk] {
+            for status in S::ALL {
+                assert_eq!(
+                    check_call_takes_decision(status, kind).is_ok(),
+                    allowed.contains(&(kind, status)),
+                    "{kind:?} in {status}"
+                );
+            }
+        }
+        assert_eq!(
+            check_call_takes_decision(S::Open, K::Review),
+            Err(DecisionTimingError::CallStillOpen)
+        );
+        assert_eq!(
+            check_call_takes_decision(S::Archived, K::Review)
+                .unwrap_err()
+                .to_string(),
+            "a call that is ARCHIVED takes no decisions"
+        );
+    }
+
+    #[test]
+    fn desk_rejection_reasons_round_trip_and_need_a_rationale() {
+        for reason in DeskRejectionReason::ALL {
+            assert_eq!(reason.as_str().parse::<DeskRejectionReason>(), Ok(reason));
+        }
+        assert!("out_of_scope".parse::<DeskRejectionReason>().is_err());
+        assert_eq!(
+            check_desk_rejection(Some("Outside the call's SDGs")),
+            Ok(())
+        );
+        for rationale in [None, Some(" ")] {
+            assert_eq!(
+                check_desk_rejection(rationale),
+                Err(DecisionError::MissingRationale)
+            );
+        }
+        let long = "x".repeat(MAX_DECISION_TEXT_CHARS + 1);
+        assert_eq!(
+            check_desk_rejection(Some(&long)).map_err(|e| e.field()),
+            Err("input.rationale")
+        );
+    }
+
+    #[test]
     fn only_approvals_carry_amounts_and_conditions() {
         for outcome in [DecisionOutcome::Reject, DecisionOutcome::Waitlist] {
             assert_eq!(
-                check_decision(&request(outcome, Some(10)), 1_000),
+                check_decision(&request(outcome, Some(10)), 1_000, &wide()),
                 Err(DecisionError::AmountWithoutApproval)
             );
             let with_conditions = DecisionRequest {
@@ -322,10 +569,13 @@ mod tests {
                 ..request(outcome, None)
             };
             assert_eq!(
-                check_decision(&with_conditions, 1_000),
+                check_decision(&with_conditions, 1_000, &wide()),
                 Err(DecisionError::ConditionsWithoutApproval)
             );
-            assert_eq!(check_decision(&request(outcome, None), 1_000), Ok(()));
+            assert_eq!(
+                check_decision(&request(outcome, None), 1_000, &wide()),
+                Ok(())
+            );
         }
     }
 
@@ -336,7 +586,7 @@ mod tests {
                 rationale,
                 ..request(DecisionOutcome::Reject, None)
             };
-            let error = check_decision(&decision, 1).unwrap_err();
+            let error = check_decision(&decision, 1, &wide()).unwrap_err();
             assert_eq!(error, DecisionError::MissingRationale);
             assert_eq!(error.field(), "input.rationale");
         }
@@ -345,14 +595,14 @@ mod tests {
             rationale: Some(&long),
             ..request(DecisionOutcome::Reject, None)
         };
-        assert_eq!(check_decision(&at_limit, 1), Ok(()));
+        assert_eq!(check_decision(&at_limit, 1, &wide()), Ok(()));
         let longer = format!("{long}由");
         let over = DecisionRequest {
             conditions: Some(&longer),
             ..request(DecisionOutcome::Approve, Some(1))
         };
         assert_eq!(
-            check_decision(&over, 1).map_err(|e| e.field()),
+            check_decision(&over, 1, &wide()).map_err(|e| e.field()),
             Err("input.conditions")
         );
     }

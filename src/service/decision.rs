@@ -1,23 +1,30 @@
-//! Decisions on applications and the grants approvals create. An approval commits money: the
-//! call's and the fund's committed totals rise with conditional updates in the decision's
-//! transaction, so concurrent approvals from any number of instances can never commit more than
-//! the budget. The applicant's members get a decision letter in their language.
+//! Decisions on applications and the grants approvals create. Applications are decided on their
+//! reviews once the call has closed; a submitted one that needs no review may be rejected at the
+//! desk at any time while the call is open or closed. An approval commits money, within the call's
+//! award bounds: the call's and the fund's committed totals rise with conditional updates in the
+//! decision's transaction, so concurrent approvals from any number of instances can never commit
+//! more than the budget. Each decision locks its call's row first, so decisions in one call (and a
+//! close racing them) take turns, and the last one always sees that nothing is left to decide.
+//! The applicant's members get a decision letter in their language.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{application, application_decision as decision, call, fund, grant, organization};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::domain::application::{ApplicationStatus, transition};
-use crate::domain::call::{CallEvent, transition as call_transition};
-use crate::domain::decision::{DecisionOutcome, DecisionRequest, check_decision, grant_period};
+use crate::domain::application::{ApplicationEvent, ApplicationStatus, transition};
+use crate::domain::call::{AwardBounds, CallEvent, transition as call_transition};
+use crate::domain::decision::{
+    DecisionKind, DecisionOutcome, DecisionRequest, DeskRejectionReason, check_call_takes_decision,
+    check_decision, check_desk_rejection, grant_period,
+};
 use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult};
 use crate::notify::EmailKind;
@@ -26,7 +33,7 @@ use crate::service::audit::{self, AuditActor, AuditTarget};
 use crate::service::call::find as find_call;
 use crate::service::call::status_of as call_status;
 use crate::service::fund::is_manager;
-use crate::service::idempotency::{self, IdempotencyKey, Keyed};
+use crate::service::idempotency::{self, IdempotencyKey, Keyed, Outcome};
 use crate::service::notification::{email_users, pick};
 use crate::service::review::is_conflicted;
 
@@ -41,6 +48,15 @@ pub struct DecisionInput {
     pub share_rationale: bool,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
+}
+
+/// A desk rejection as the manager gave it, parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct DeskRejectionInput {
+    pub reason: DeskRejectionReason,
+    pub rationale: Option<String>,
+    /// Whether the applicant may read the rationale (in the letter and through the API).
+    pub share_rationale: bool,
 }
 
 /// The latest decision on an application, if any.
@@ -110,8 +126,10 @@ async fn add_committed(
     Ok(())
 }
 
-/// Decides an application under review (or on the waitlist). Managers who belong to the
-/// applicant or a partner organisation may not decide it.
+/// Decides an application under review (or on the waitlist) once its call has closed. An approval
+/// awards at least the call's minimum and at most the smaller of the requested amount and the
+/// call's maximum. Managers who belong to the applicant or a partner organisation may not decide
+/// it.
 #[tracing::instrument(skip_all)]
 pub async fn decide(
     ctx: &AppContext,
@@ -120,7 +138,7 @@ pub async fn decide(
     application_id: Uuid,
     input: DecisionInput,
     key: Option<IdempotencyKey>,
-) -> AppResult<application::Model> {
+) -> AppResult<Outcome<application::Model>> {
     let user = viewer.user_id()?;
     let keyed = key.map(|key| Keyed {
         mutation: "decideApplication",
@@ -132,11 +150,43 @@ pub async fn decide(
             "startsOn": input.starts_on, "endsOn": input.ends_on,
         }),
     });
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         decide_in(ctx, txn, user, actor, application_id, &input).await
     })
     .await?;
-    find_application(&ctx.db, id).await
+    Ok(Outcome {
+        value: find_application(&ctx.db, outcome.value).await?,
+        replayed: outcome.replayed,
+    })
+}
+
+/// The application and its call, for a manager of the call's fund without a conflict of interest
+/// to decide. The call's row is locked (on PostgreSQL; SQLite writers already take turns) so that
+/// decisions in one call, and a close racing them, are serialised. Others get `NOT_FOUND`, or
+/// `FORBIDDEN` when they can see the application.
+async fn deciding(
+    txn: &DatabaseTransaction,
+    user: Uuid,
+    application_id: Uuid,
+    what: &str,
+) -> AppResult<(application::Model, call::Model)> {
+    let app = find_application(txn, application_id).await?;
+    let call = call::Entity::find_by_id(app.call_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("call"))?;
+    if !is_manager(txn, call.fund_id, user).await? {
+        return Err(crate::service::review::refuse(txn, user, &app, what).await);
+    }
+    if is_conflicted(txn, user, &app).await? {
+        return Err(AppError::Forbidden(
+            "conflict of interest: you belong to the applicant or a partner organisation".into(),
+        ));
+    }
+    // Read again under the call's lock: a decision that waited for it sees the one before.
+    let app = find_application(txn, application_id).await?;
+    Ok((app, call))
 }
 
 async fn decide_in(
@@ -148,16 +198,11 @@ async fn decide_in(
     input: &DecisionInput,
 ) -> AppResult<Uuid> {
     let now = ctx.clock.now();
-    let app = find_application(txn, application_id).await?;
-    let call = find_call(txn, app.call_id).await?;
-    if !is_manager(txn, call.fund_id, user).await? {
-        return Err(crate::service::review::refuse(txn, user, &app, "decide applications").await);
-    }
-    if is_conflicted(txn, user, &app).await? {
-        return Err(AppError::Forbidden(
-            "conflict of interest: you belong to the applicant or a partner organisation".into(),
-        ));
-    }
+    let (app, call) = deciding(txn, user, application_id, "decide applications").await?;
+    check_call_takes_decision(call_status(&call)?, DecisionKind::Review)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    let awards =
+        AwardBounds::new(call.min_award_minor, call.max_award_minor).map_err(AppError::internal)?;
     let fund = crate::service::fund::find(txn, call.fund_id).await?;
     let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
     if let Some(amount) = &input.amount
@@ -177,6 +222,7 @@ async fn decide_in(
             rationale: input.rationale.as_deref(),
         },
         app.requested_minor,
+        &awards,
     )
     .map_err(|e| AppError::bad_input(e.field(), e))?;
     let from = status_of(&app)?;
@@ -224,6 +270,7 @@ async fn decide_in(
         rationale: Set(rationale.clone()),
         rationale_shared: Set(input.share_rationale),
         decided_by: Set(user),
+        desk_rejection: Set(None),
         decided_at: Set(now),
     }
     .insert(txn)
@@ -296,6 +343,110 @@ async fn decide_in(
             "status": to.as_str(), "outcome": input.outcome.as_str(), "amountMinor": amount_minor,
             "conditions": conditions, "rationale": rationale,
             "rationaleShared": input.share_rationale, "grantId": grant_id,
+        })),
+    )
+    .await?;
+    settle_call(ctx, txn, actor, &call, now).await?;
+    Ok(app.id)
+}
+
+/// Rejects a submitted application at the desk, without review (out of scope, a duplicate, …),
+/// while the call is open or after it closed. Same permissions as [`decide`]. The decision records
+/// the reason; the applicant's members get the decision letter, and a closed call whose last
+/// undecided application this was becomes `DECIDED`.
+#[tracing::instrument(skip_all)]
+pub async fn desk_reject(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    actor: &AuditActor,
+    application_id: Uuid,
+    input: DeskRejectionInput,
+    key: Option<IdempotencyKey>,
+) -> AppResult<Outcome<application::Model>> {
+    let user = viewer.user_id()?;
+    let keyed = key.map(|key| Keyed {
+        mutation: "deskRejectApplication",
+        key,
+        arguments: json!({
+            "applicationId": application_id, "reason": input.reason.as_str(),
+            "rationale": input.rationale, "shareRationale": input.share_rationale,
+        }),
+    });
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
+        desk_reject_in(ctx, txn, user, actor, application_id, &input).await
+    })
+    .await?;
+    Ok(Outcome {
+        value: find_application(&ctx.db, outcome.value).await?,
+        replayed: outcome.replayed,
+    })
+}
+
+async fn desk_reject_in(
+    ctx: &AppContext,
+    txn: &DatabaseTransaction,
+    user: Uuid,
+    actor: &AuditActor,
+    application_id: Uuid,
+    input: &DeskRejectionInput,
+) -> AppResult<Uuid> {
+    let now = ctx.clock.now();
+    let (app, call) = deciding(txn, user, application_id, "reject applications").await?;
+    check_call_takes_decision(call_status(&call)?, DecisionKind::Desk)
+        .map_err(|e| AppError::InvalidState(e.to_string()))?;
+    check_desk_rejection(input.rationale.as_deref())
+        .map_err(|e| AppError::bad_input(e.field(), e))?;
+    let from = status_of(&app)?;
+    let to = transition(from, ApplicationEvent::DeskReject).map_err(|e| {
+        AppError::InvalidState(format!(
+            "{e}: only a submitted application without reviewers is rejected at the desk"
+        ))
+    })?;
+    let fund = crate::service::fund::find(txn, call.fund_id).await?;
+    let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
+
+    let updated = application::Entity::update_many()
+        .col_expr(application::Column::Status, Expr::value(to.as_str()))
+        .col_expr(application::Column::UpdatedAt, Expr::value(now))
+        .filter(application::Column::Id.eq(app.id))
+        .filter(application::Column::Status.eq(from.as_str()))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the application changed meanwhile; reload it".into(),
+        ));
+    }
+    let rationale = input.rationale.as_deref().map(str::trim).map(str::to_owned);
+    let row = decision::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        application_id: Set(app.id),
+        outcome: Set(DecisionOutcome::Reject.as_str().to_owned()),
+        amount_minor: Set(None),
+        conditions: Set(None),
+        rationale: Set(rationale.clone()),
+        rationale_shared: Set(input.share_rationale),
+        decided_by: Set(user),
+        desk_rejection: Set(Some(input.reason.as_str().to_owned())),
+        decided_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    send_letter(ctx, txn, &app, &call, &row, currency).await?;
+    audit::record(
+        txn,
+        &ctx.clock,
+        actor,
+        "application.desk_reject",
+        AuditTarget {
+            kind: "application",
+            id: Some(app.id),
+        },
+        Some(json!({ "status": from.as_str() })),
+        Some(json!({
+            "status": to.as_str(), "outcome": DecisionOutcome::Reject.as_str(),
+            "deskRejection": input.reason.as_str(), "rationale": rationale,
+            "rationaleShared": input.share_rationale,
         })),
     )
     .await?;
@@ -405,12 +556,19 @@ pub async fn mark_call_decided(
     let now = ctx.clock.now();
     let txn = ctx.begin_write().await?;
     let call = find_call(&txn, call_id).await?;
+    let status = call_status(&call)?;
     if !is_manager(&txn, call.fund_id, user).await? {
+        // A draft is known only inside its fund: anyone else learns nothing of it.
+        let admin = crate::service::identity::global_roles(&txn, user)
+            .await?
+            .contains(&crate::domain::identity::GlobalRole::Admin);
+        if status == crate::domain::call::CallStatus::Draft && !admin {
+            return Err(AppError::NotFound("call"));
+        }
         return Err(AppError::Forbidden(
             "only managers of this fund may do this".into(),
         ));
     }
-    let status = call_status(&call)?;
     call_transition(status, CallEvent::Decide)
         .map_err(|e| AppError::InvalidState(e.to_string()))?;
     if !settle_call(ctx, &txn, actor, &call, now).await? {
