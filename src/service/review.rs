@@ -22,6 +22,8 @@ use uuid::Uuid;
 use crate::app::AppContext;
 use crate::auth::Viewer;
 use crate::domain::application::{ApplicationEvent, ApplicationStatus, transition};
+use crate::domain::call::CallStatus;
+use crate::domain::identity::GlobalRole;
 use crate::domain::review::{
     ApplicationToStaff, AssignmentEvent, AssignmentStatus, CriterionScore, Recommendation,
     ReviewError, ScoreSummary, assignment_transition, check_draft, check_submission,
@@ -33,8 +35,9 @@ use crate::pagination::{self, Cursor, Direction, Page, PageRequest};
 use crate::service::application::find as find_application;
 use crate::service::application::status_of as application_status;
 use crate::service::audit::{self, AuditActor, AuditTarget};
-use crate::service::call::{find as find_call, rubric_of};
+use crate::service::call::{find as find_call, rubric_of, status_of as call_status};
 use crate::service::fund::{FundRole, is_manager, people};
+use crate::service::identity::global_roles;
 use crate::service::notification::{email_users, pick};
 
 /// A review as the reviewer wrote it, parsed at the edge.
@@ -99,19 +102,24 @@ async fn find_assignment(db: &impl ConnectionTrait, id: Uuid) -> AppResult<assig
         .ok_or(AppError::NotFound("review assignment"))
 }
 
-/// The viewer, who must manage the call's fund.
+/// The viewer, who must manage the call's fund. Anyone may know of an open call, so others are
+/// refused with `FORBIDDEN`; a draft stays hidden from all but the fund's managers and admins.
 async fn require_manager(
     db: &impl ConnectionTrait,
     user: Uuid,
     call: &call::Model,
 ) -> AppResult<()> {
     if is_manager(db, call.fund_id, user).await? {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden(
-            "only managers of this fund may do this".into(),
-        ))
+        return Ok(());
     }
+    if call_status(call)? == CallStatus::Draft
+        && !global_roles(db, user).await?.contains(&GlobalRole::Admin)
+    {
+        return Err(AppError::NotFound("call"));
+    }
+    Err(AppError::Forbidden(
+        "only managers of this fund may do this".into(),
+    ))
 }
 
 /// Takes the row lock on a call (PostgreSQL) or the write lock (SQLite, already held), so that
@@ -415,7 +423,14 @@ pub async fn unassign(
     let txn = ctx.begin_write().await?;
     let row = find_assignment(&txn, id).await?;
     let call = find_call(&txn, row.call_id).await?;
-    require_manager(&txn, user, &call).await?;
+    if !is_manager(&txn, call.fund_id, user).await? {
+        // Only its reviewer and the fund's managers know the assignment exists.
+        return Err(if row.reviewer_id == user {
+            AppError::Forbidden("only managers of this fund may do this".into())
+        } else {
+            AppError::NotFound("review assignment")
+        });
+    }
     let from = status_of(&row)?;
     assignment_transition(from, AssignmentEvent::Unassign).map_err(transition_error)?;
     let deleted = assignment::Entity::delete_many()

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::domain::call::CallStatus;
 use crate::domain::decision::GrantStatus;
 use crate::domain::disbursement::DisbursementStatus;
 use crate::domain::identity::GlobalRole;
@@ -149,7 +150,13 @@ pub async fn call_summary(ctx: &AppContext, viewer: &Viewer, call_id: Uuid) -> A
         .one(&ctx.db)
         .await?
         .ok_or(AppError::NotFound("call"))?;
-    require_insight(ctx, viewer, call.fund_id).await?;
+    match require_insight(ctx, viewer, call.fund_id).await {
+        // A draft is known only inside its fund: anyone else learns nothing of it.
+        Err(AppError::Forbidden(_)) if call.status == CallStatus::Draft.as_str() => {
+            return Err(AppError::NotFound("call"));
+        }
+        refused => refused?,
+    }
     let (grants, disbursed, by_host_country, by_applicant_category, by_sdg) = breakdowns(
         ctx,
         Expr::col((grant::Entity, grant::Column::CallId)).eq(call.id),
@@ -198,6 +205,7 @@ pub async fn disbursements(
     view: DisbursementView,
     page: &PageRequest,
 ) -> AppResult<Page<disbursement::Model>> {
+    crate::service::fund::find(&ctx.db, fund_id).await?;
     require_insight(ctx, viewer, fund_id).await?;
     let today = ctx.clock.now().date_naive();
     let unsent = [
