@@ -1272,7 +1272,11 @@ async fn a_submitted_application_is_rejected_at_the_desk_and_the_call_is_then_de
     );
     let retried = desk_reject(&w, &w.manager, &duplicate, input.clone(), Some("desk-1")).await;
     assert_eq!(retried["data"], rejected["data"]);
-    assert_eq!(rejected.get("extensions"), None, "the first answer is no replay");
+    assert_eq!(
+        rejected.get("extensions"),
+        None,
+        "the first answer is no replay"
+    );
     assert_eq!(retried["extensions"], json!({ "idempotentReplay": true }));
     assert_eq!(call_status(&w, &call).await, "OPEN");
     let read = w.app.graphql_as(Some(&w.applicant.access), "query($id: ID!) { application(id: $id) { status decision { outcome deskRejection rationale decidedBy { id } } reviewAssignments { id } } }", json!({ "id": duplicate })).await;

@@ -13,7 +13,8 @@ pub struct Model {
     pub key: String,
     /// Hex SHA-256 of the request's arguments.
     pub request_hash: String,
-    /// `{ "ok": "<id>" }` or `{ "error": { code, message, field } }`.
+    /// `{ "ok": <value> }` once the effect completed (the id or ids it answers); refusals are
+    /// not kept.
     pub outcome: Option<Json>,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,

@@ -1,6 +1,7 @@
 //! Grants and disbursements over GraphQL: the grantee accepts and records bank details; managers
 //! plan tranches, approve (four eyes), record filings and payments; the grantee confirms receipt.
-//! Money-moving mutations take an `idempotencyKey`. Managers follow the money through summaries,
+//! Money-moving mutations take an `idempotencyKey`; an answer that repeats an earlier request's
+//! effect is marked `extensions.idempotentReplay`. Managers follow the money through summaries,
 //! follow-up views and each grant's audit trail.
 
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject, Upload};
@@ -17,6 +18,7 @@ use crate::graphql::application::{
 };
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
+use crate::graphql::errors::note_replay;
 use crate::graphql::identity::User;
 use crate::graphql::organization::Organization;
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
@@ -25,7 +27,7 @@ use crate::service::disbursement::{
     self as disbursements, FilingInput, QuotedRate, SentInput, TrancheInput,
 };
 use crate::service::grant::{self as service, GrantFilter};
-use crate::service::idempotency::IdempotencyKey;
+use crate::service::idempotency::{IdempotencyKey, Outcome};
 use crate::service::tracking::{self, DisbursementView as View, Summary};
 
 fn money(minor: i64, currency: &str) -> AppResult<MoneyOutput> {
@@ -225,7 +227,7 @@ impl From<Domain> for DisbursementStatus {
     }
 }
 
-/// What a tranche waits on next.
+/// What a tranche waits on next. A refused step lists these in `extensions.waitingOn`.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Waiting {
     /// A manager must mark its condition met.
@@ -242,6 +244,20 @@ pub enum Waiting {
     Sending,
     /// The grantee must confirm receipt.
     Confirmation,
+}
+
+impl From<disbursements::Waiting> for Waiting {
+    fn from(wait: disbursements::Waiting) -> Self {
+        match wait {
+            disbursements::Waiting::Condition => Waiting::Condition,
+            disbursements::Waiting::Approval => Waiting::Approval,
+            disbursements::Waiting::Acceptance => Waiting::Acceptance,
+            disbursements::Waiting::BankDetails => Waiting::BankDetails,
+            disbursements::Waiting::Filing => Waiting::Filing,
+            disbursements::Waiting::Sending => Waiting::Sending,
+            disbursements::Waiting::Confirmation => Waiting::Confirmation,
+        }
+    }
 }
 
 /// An exchange rate as recorded.
@@ -296,15 +312,7 @@ impl Disbursement {
             .is_some();
         Ok(disbursements::waiting_on(&self.row, &self.grant, filed)?
             .into_iter()
-            .map(|wait| match wait {
-                disbursements::Waiting::Condition => Waiting::Condition,
-                disbursements::Waiting::Approval => Waiting::Approval,
-                disbursements::Waiting::Acceptance => Waiting::Acceptance,
-                disbursements::Waiting::BankDetails => Waiting::BankDetails,
-                disbursements::Waiting::Filing => Waiting::Filing,
-                disbursements::Waiting::Sending => Waiting::Sending,
-                disbursements::Waiting::Confirmation => Waiting::Confirmation,
-            })
+            .map(Waiting::from)
             .collect())
     }
     /// Whether the payment is worth more than the fund's remittance threshold and so needs a tax
@@ -581,6 +589,15 @@ async fn fund_currency(ctx: &Context<'_>, fund_id: uuid::Uuid) -> AppResult<Curr
     Currency::parse(&fund.currency).map_err(AppError::internal)
 }
 
+/// A mutation's tranche, told as a replay when it repeats an earlier request's effect.
+async fn keyed_output(
+    ctx: &Context<'_>,
+    outcome: Outcome<disbursement::Model>,
+) -> AppResult<Disbursement> {
+    note_replay(ctx, outcome.replayed);
+    disbursement_output(ctx, outcome.value).await
+}
+
 async fn disbursement_output(
     ctx: &Context<'_>,
     row: disbursement::Model,
@@ -606,6 +623,14 @@ impl GrantQuery {
         service::get(request.app, &request.viewer, id)
             .await
             .map(Grant)
+    }
+
+    /// A tranche, for those who may see its grant: its grantee's members and its fund's managers.
+    async fn disbursement(&self, ctx: &Context<'_>, id: ID) -> AppResult<Disbursement> {
+        let id = parse_id(&id, "id")?;
+        let request = request(ctx);
+        let (row, grant) = disbursements::get(request.app, &request.viewer, id).await?;
+        Ok(Disbursement { row, grant })
     }
 
     /// Grants the viewer may see, newest first: their organisations' and their funds'.
@@ -771,14 +796,15 @@ impl GrantMutation {
             .map(Grant)
     }
 
-    /// Plans tranches of a grant (managers); they never add up to more than the award.
+    /// Plans tranches of a grant (managers); they never add up to more than the award. Answers
+    /// the tranches this request created, in order.
     async fn plan_tranches(
         &self,
         ctx: &Context<'_>,
         grant_id: ID,
         tranches: Vec<TrancheInputObject>,
         idempotency_key: Option<String>,
-    ) -> AppResult<Grant> {
+    ) -> AppResult<Vec<Disbursement>> {
         let id = parse_id(&grant_id, "grantId")?;
         let tranches = tranches
             .into_iter()
@@ -797,7 +823,7 @@ impl GrantMutation {
             .collect::<AppResult<Vec<_>>>()?;
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        disbursements::plan_tranches(
+        let outcome = disbursements::plan_tranches(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -805,8 +831,17 @@ impl GrantMutation {
             tranches,
             key,
         )
-        .await
-        .map(Grant)
+        .await?;
+        note_replay(ctx, outcome.replayed);
+        let planned = outcome.value;
+        Ok(planned
+            .tranches
+            .into_iter()
+            .map(|row| Disbursement {
+                row,
+                grant: planned.grant.clone(),
+            })
+            .collect())
     }
 
     /// A manager records that a tranche's condition is met.
@@ -851,7 +886,7 @@ impl GrantMutation {
             .transpose()?;
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        let row = disbursements::approve(
+        let outcome = disbursements::approve(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -860,7 +895,7 @@ impl GrantMutation {
             key,
         )
         .await?;
-        disbursement_output(ctx, row).await
+        keyed_output(ctx, outcome).await
     }
 
     /// Records the tax record filing a payment above the remittance threshold needs (managers),
@@ -889,7 +924,7 @@ impl GrantMutation {
         };
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        let row = disbursements::record_filing(
+        let outcome = disbursements::record_filing(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -898,7 +933,7 @@ impl GrantMutation {
             key,
         )
         .await?;
-        disbursement_output(ctx, row).await
+        keyed_output(ctx, outcome).await
     }
 
     /// Records that an approved tranche was sent (managers), with the rates actually used.
@@ -930,7 +965,7 @@ impl GrantMutation {
         };
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        let row = disbursements::mark_sent(
+        let outcome = disbursements::mark_sent(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -939,7 +974,7 @@ impl GrantMutation {
             key,
         )
         .await?;
-        disbursement_output(ctx, row).await
+        keyed_output(ctx, outcome).await
     }
 
     /// A member of the grantee confirms the money arrived.
@@ -952,7 +987,7 @@ impl GrantMutation {
         let id = parse_id(&disbursement_id, "disbursementId")?;
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        let row = disbursements::confirm_received(
+        let outcome = disbursements::confirm_received(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -960,7 +995,7 @@ impl GrantMutation {
             key,
         )
         .await?;
-        disbursement_output(ctx, row).await
+        keyed_output(ctx, outcome).await
     }
 
     /// Records that a sent payment came back (managers); the amount may be planned again.
@@ -976,7 +1011,7 @@ impl GrantMutation {
             .ok_or_else(|| AppError::bad_input("reason", "say why the payment failed"))?;
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        let row = disbursements::mark_failed(
+        let outcome = disbursements::mark_failed(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -985,7 +1020,7 @@ impl GrantMutation {
             key,
         )
         .await?;
-        disbursement_output(ctx, row).await
+        keyed_output(ctx, outcome).await
     }
 
     /// Completes a grant whose tranches are all settled (managers). What was not disbursed stops
@@ -1042,7 +1077,7 @@ impl GrantMutation {
             .ok_or_else(|| AppError::bad_input("reason", "say why the tranche is cancelled"))?;
         let key = parse_key(idempotency_key)?;
         let request = request(ctx);
-        let row = disbursements::cancel(
+        let outcome = disbursements::cancel(
             request.app,
             &request.viewer,
             &request.actor(),
@@ -1051,6 +1086,33 @@ impl GrantMutation {
             key,
         )
         .await?;
-        disbursement_output(ctx, row).await
+        keyed_output(ctx, outcome).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{InputType, Name, Value};
+
+    use super::*;
+
+    /// Refusals name what a tranche waits on with the service's names; they must be the enum's.
+    #[test]
+    fn refusals_name_waits_as_the_waiting_enum_does() {
+        use disbursements::Waiting as W;
+        for wait in [
+            W::Condition,
+            W::Approval,
+            W::Acceptance,
+            W::BankDetails,
+            W::Filing,
+            W::Sending,
+            W::Confirmation,
+        ] {
+            assert_eq!(
+                Waiting::from(wait).to_value(),
+                Value::Enum(Name::new(wait.as_str()))
+            );
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! machine and a conditional update; the grant's planned and disbursed totals and the fund's
 //! disbursed total move with conditional updates in the same transaction, so no interleaving of
 //! requests from any number of instances pays more than the award. Money-moving requests take an
-//! idempotency key. Four eyes: the manager who planned a tranche cannot approve it.
+//! idempotency key, and answer whether they replayed an earlier request's effect. Four eyes: the
+//! manager who planned a tranche cannot approve it. A step refused because the tranche waits on
+//! something else first says what ([`AppError::WaitingOn`]), in the terms of [`waiting_on`].
 
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{disbursement, fund, grant, remittance_filing as filing};
@@ -30,7 +32,7 @@ use crate::service::grant::{
     BANK_DETAILS_APPROVED, GrantRole, as_grantee, as_manager, bank_details_of, grantee_members,
     role_on,
 };
-use crate::service::idempotency::{self, IdempotencyKey, Keyed};
+use crate::service::idempotency::{self, IdempotencyKey, Keyed, Outcome};
 use crate::service::notification::email_users;
 
 /// A tranche to plan, parsed at the edge.
@@ -87,6 +89,52 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<disbursement
 
 fn transition_error(error: impl std::fmt::Display) -> AppError {
     AppError::InvalidState(error.to_string())
+}
+
+/// A refusal because the tranche waits on `waits` first.
+fn waiting_error(message: impl Into<String>, waits: &[Waiting]) -> AppError {
+    AppError::WaitingOn {
+        message: message.into(),
+        waiting_on: waits.iter().map(|wait| wait.as_str()).collect(),
+    }
+}
+
+/// The state machine's refusal of `event`, made useful: a tranche that has not come as far as the
+/// step yet waits on something first, and the refusal lists it; one past the step, or ended, has
+/// nothing to wait for.
+async fn refused_step(
+    db: &impl ConnectionTrait,
+    row: &disbursement::Model,
+    grant: &grant::Model,
+    event: DisbursementEvent,
+    error: impl std::fmt::Display,
+) -> AppResult<AppError> {
+    let before_the_step = matches!(
+        (event, status_of(row)?),
+        (DisbursementEvent::MarkSent, DisbursementStatus::Planned)
+            | (
+                DisbursementEvent::ConfirmReceived,
+                DisbursementStatus::Planned | DisbursementStatus::Approved,
+            )
+    );
+    if !before_the_step {
+        return Ok(transition_error(error));
+    }
+    let filed = row.filing_required && has_filing(db, row.id).await?;
+    let waits = waiting_on(row, grant, filed)?;
+    Ok(waiting_error(
+        format!("{error}: {}", describe(&waits)),
+        &waits,
+    ))
+}
+
+/// What `waits` ask for, in words.
+fn describe(waits: &[Waiting]) -> String {
+    waits
+        .iter()
+        .map(|wait| wait.describe())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn key(
@@ -205,8 +253,17 @@ async fn audit_change(
     Ok(after)
 }
 
+/// Tranches planned by one request, and their grant.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub grant: grant::Model,
+    /// The tranches this request created, in order.
+    pub tranches: Vec<disbursement::Model>,
+}
+
 /// Plans tranches of a grant (managers). Their total never exceeds what is left of the award:
-/// the grant's planned total rises with one conditional update.
+/// the grant's planned total rises with one conditional update. A replay answers the tranches the
+/// first request created.
 #[tracing::instrument(skip_all)]
 pub async fn plan_tranches(
     ctx: &AppContext,
@@ -215,7 +272,7 @@ pub async fn plan_tranches(
     grant_id: Uuid,
     tranches: Vec<TrancheInput>,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<grant::Model> {
+) -> AppResult<Outcome<Planned>> {
     let user = viewer.user_id()?;
     let keyed = key(
         "planTranches",
@@ -225,11 +282,20 @@ pub async fn plan_tranches(
             "tranches": tranches.iter().map(|t| json!({ "amount": t.amount.to_string(), "dueOn": t.due_on, "condition": t.condition })).collect::<Vec<_>>(),
         }),
     );
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         plan_in(ctx, txn, user, actor, grant_id, &tranches).await
     })
     .await?;
-    crate::service::grant::find(&ctx.db, id).await
+    let grant = crate::service::grant::find(&ctx.db, grant_id).await?;
+    let created = disbursement::Entity::find()
+        .filter(disbursement::Column::Id.is_in(outcome.value.iter().copied()))
+        .order_by_asc(disbursement::Column::Sequence)
+        .all(&ctx.db)
+        .await?;
+    Ok(outcome.map(|_| Planned {
+        grant,
+        tranches: created,
+    }))
 }
 
 async fn plan_in(
@@ -239,7 +305,7 @@ async fn plan_in(
     actor: &AuditActor,
     grant_id: Uuid,
     tranches: &[TrancheInput],
-) -> AppResult<Uuid> {
+) -> AppResult<Vec<Uuid>> {
     let now = ctx.clock.now();
     let grant = as_manager(txn, user, grant_id).await?;
     if grant.status != GrantStatus::Active.as_str() {
@@ -346,7 +412,7 @@ async fn plan_in(
         })),
     )
     .await?;
-    Ok(grant.id)
+    Ok(rows.iter().map(|row| row.id).collect())
 }
 
 /// A manager records that a tranche's condition is met, which lets it be approved.
@@ -405,7 +471,7 @@ pub async fn approve(
     id: Uuid,
     expected: Option<QuotedRate>,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     let user = viewer.user_id()?;
     let keyed = key(
         "approveDisbursement",
@@ -415,11 +481,20 @@ pub async fn approve(
             "expectedRate": expected.as_ref().map(|q| json!({ "rate": q.rate.to_string(), "source": q.source, "on": q.on })),
         }),
     );
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         approve_in(ctx, txn, user, actor, id, expected.as_ref()).await
     })
     .await?;
-    find(&ctx.db, id).await
+    reload(ctx, outcome).await
+}
+
+/// The disbursement a request acted on, as it is now.
+async fn reload(
+    ctx: &AppContext,
+    outcome: Outcome<Uuid>,
+) -> AppResult<Outcome<disbursement::Model>> {
+    let row = find(&ctx.db, outcome.value).await?;
+    Ok(outcome.map(|_| row))
 }
 
 async fn approve_in(
@@ -446,8 +521,9 @@ async fn approve_in(
         ));
     }
     if row.condition.is_some() && row.condition_met_at.is_none() {
-        return Err(AppError::InvalidState(
-            "the tranche's condition must be marked met before approval".into(),
+        return Err(waiting_error(
+            "the tranche's condition must be marked met before approval",
+            &[Waiting::Condition],
         ));
     }
     let fund = fund_of(txn, row.fund_id).await?;
@@ -548,7 +624,7 @@ pub async fn record_filing(
     id: Uuid,
     input: FilingInput,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     use sha2::{Digest, Sha256};
     let user = viewer.user_id()?;
     let format = crate::domain::document::check_format(&input.content_type, &input.content)
@@ -564,7 +640,7 @@ pub async fn record_filing(
     );
     let storage_key = Uuid::now_v7().to_string();
     let stored = std::sync::atomic::AtomicBool::new(false);
-    let result = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let result = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         let now = ctx.clock.now();
         let (row, _) = managed(txn, user, id).await?;
         let status = status_of(&row)?;
@@ -627,7 +703,7 @@ pub async fn record_filing(
             "could not remove an unrecorded filing's document"
         );
     }
-    find(&ctx.db, result?).await
+    reload(ctx, result?).await
 }
 
 /// The filing recorded for a disbursement, if any.
@@ -649,7 +725,7 @@ pub async fn mark_sent(
     id: Uuid,
     input: SentInput,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     let user = viewer.user_id()?;
     let keyed = key(
         "markDisbursementSent",
@@ -661,11 +737,11 @@ pub async fn mark_sent(
             "amountSent": input.amount_sent.to_string(),
         }),
     );
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         mark_sent_in(ctx, txn, user, actor, id, &input).await
     })
     .await?;
-    find(&ctx.db, id).await
+    reload(ctx, outcome).await
 }
 
 async fn mark_sent_in(
@@ -679,22 +755,27 @@ async fn mark_sent_in(
     let now = ctx.clock.now();
     let (row, grant) = managed(txn, user, id).await?;
     let from = status_of(&row)?;
-    let to = transition(from, DisbursementEvent::MarkSent).map_err(transition_error)?;
-    if grant.accepted_at.is_none() {
-        return Err(AppError::InvalidState(
-            "the grantee has not accepted the grant's conditions yet".into(),
-        ));
+    let to = match transition(from, DisbursementEvent::MarkSent) {
+        Ok(to) => to,
+        Err(error) => {
+            return Err(refused_step(txn, &row, &grant, DisbursementEvent::MarkSent, error).await?);
+        }
+    };
+    // Everything the approved tranche still waits on before it can be sent, all at once, so the
+    // manager learns the whole list from one refusal.
+    let filed = row.filing_required && has_filing(txn, id).await?;
+    let mut waits = waiting_on(&row, &grant, filed)?;
+    waits.retain(|wait| *wait != Waiting::Sending);
+    let bank = bank_details_of(&grant)?;
+    if bank.is_none() && !waits.contains(&Waiting::BankDetails) {
+        waits.push(Waiting::BankDetails);
     }
-    let Some(bank) = bank_details_of(&grant)? else {
-        return Err(AppError::InvalidState(
-            "the grantee has not recorded bank details yet".into(),
+    let Some(bank) = bank.filter(|_| waits.is_empty()) else {
+        return Err(waiting_error(
+            format!("the payment cannot be sent yet: {}", describe(&waits)),
+            &waits,
         ));
     };
-    if grant.bank_details_status.as_deref() != Some(BANK_DETAILS_APPROVED) {
-        return Err(AppError::InvalidState(
-            "the grantee's changed bank details wait for a manager's approval".into(),
-        ));
-    }
     let fund = fund_of(txn, row.fund_id).await?;
     let threshold = threshold_of(&fund)?;
     let amount = amount_of(&row)?;
@@ -736,12 +817,15 @@ async fn mark_sent_in(
         threshold,
         "input.rateToUsd",
     )?;
-    if check.filing_required && !has_filing(txn, id).await? {
-        return Err(AppError::InvalidState(format!(
-            "the payment is worth {} at the rate used, above {}: record the remittance filing \
-             before sending",
-            check.equivalent, threshold
-        )));
+    if check.filing_required && !filed && !has_filing(txn, id).await? {
+        return Err(waiting_error(
+            format!(
+                "the payment is worth {} at the rate used, above {}: record the remittance \
+                 filing before sending",
+                check.equivalent, threshold
+            ),
+            &[Waiting::Filing],
+        ));
     }
     advance(
         txn,
@@ -865,14 +949,14 @@ pub async fn confirm_received(
     actor: &AuditActor,
     id: Uuid,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     let user = viewer.user_id()?;
     let keyed = key(
         "confirmDisbursementReceived",
         idempotency_key,
         json!({ "id": id }),
     );
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         let now = ctx.clock.now();
         let row = find(txn, id)
             .await
@@ -884,7 +968,13 @@ pub async fn confirm_received(
                 other => other,
             })?;
         let from = status_of(&row)?;
-        let to = transition(from, DisbursementEvent::ConfirmReceived).map_err(transition_error)?;
+        let to = match transition(from, DisbursementEvent::ConfirmReceived) {
+            Ok(to) => to,
+            Err(error) => {
+                let event = DisbursementEvent::ConfirmReceived;
+                return Err(refused_step(txn, &row, &grant, event, error).await?);
+            }
+        };
         advance(
             txn,
             id,
@@ -922,7 +1012,7 @@ pub async fn confirm_received(
         Ok(id)
     })
     .await?;
-    find(&ctx.db, id).await
+    reload(ctx, outcome).await
 }
 
 /// Records that a sent payment came back (managers): it no longer counts as disbursed, and its
@@ -934,7 +1024,7 @@ pub async fn mark_failed(
     id: Uuid,
     reason: String,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     take_back(
         ctx,
         viewer,
@@ -955,7 +1045,7 @@ pub async fn cancel(
     id: Uuid,
     reason: String,
     idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     take_back(
         ctx,
         viewer,
@@ -986,7 +1076,7 @@ async fn take_back(
     reason: String,
     idempotency_key: Option<IdempotencyKey>,
     how: TakeBack,
-) -> AppResult<disbursement::Model> {
+) -> AppResult<Outcome<disbursement::Model>> {
     let (mutation, event, reason_column, action) = match how {
         TakeBack::Failed => (
             "markDisbursementFailed",
@@ -1007,7 +1097,7 @@ async fn take_back(
         idempotency_key,
         json!({ "id": id, "reason": reason }),
     );
-    let id = idempotency::run(ctx, user, keyed.as_ref(), async |txn| {
+    let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         let now = ctx.clock.now();
         let (row, grant) = managed(txn, user, id).await?;
         let from = status_of(&row)?;
@@ -1030,7 +1120,7 @@ async fn take_back(
         Ok(id)
     })
     .await?;
-    find(&ctx.db, id).await
+    reload(ctx, outcome).await
 }
 
 /// Gives a tranche's amount back to the grant's unplanned part (and takes it off the disbursed
@@ -1088,6 +1178,51 @@ pub enum Waiting {
     Filing,
     Sending,
     Confirmation,
+}
+
+impl Waiting {
+    /// The name the API gives it (the GraphQL enum `Waiting`), as refusals list it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Waiting::Condition => "CONDITION",
+            Waiting::Approval => "APPROVAL",
+            Waiting::Acceptance => "ACCEPTANCE",
+            Waiting::BankDetails => "BANK_DETAILS",
+            Waiting::Filing => "FILING",
+            Waiting::Sending => "SENDING",
+            Waiting::Confirmation => "CONFIRMATION",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Waiting::Condition => "a manager must mark its condition met",
+            Waiting::Approval => "a manager other than its planner must approve it",
+            Waiting::Acceptance => "the grantee must accept the grant's conditions",
+            Waiting::BankDetails => {
+                "the grantee's bank details are missing or wait for a manager's approval"
+            }
+            Waiting::Filing => "the remittance filing must be recorded",
+            Waiting::Sending => "a manager must send it",
+            Waiting::Confirmation => "the grantee must confirm receipt",
+        }
+    }
+}
+
+/// A tranche, for the fund's managers and the grantee's members (and admins), with its grant;
+/// `NOT_FOUND` for everyone else, as for the grant.
+pub async fn get(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<(disbursement::Model, grant::Model)> {
+    let user = viewer.user_id()?;
+    let row = find(&ctx.db, id).await?;
+    let grant = crate::service::grant::find(&ctx.db, row.grant_id).await?;
+    match role_on(&ctx.db, user, &grant).await? {
+        Some(_) => Ok((row, grant)),
+        None => Err(AppError::NotFound("disbursement")),
+    }
 }
 
 /// What a tranche waits on before it can move on, in the order they must be cleared.
