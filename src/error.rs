@@ -2,8 +2,8 @@
 //!
 //! Services return [`AppError`]; resolvers pass it through unchanged. On the way out,
 //! [`crate::graphql::errors::ErrorCodes`] finds the `AppError` behind each GraphQL error and attaches
-//! `extensions.code` (and `field`, `failures`, `requestId`) in one place, so no `?` in between can
-//! drop them. Anything without a code is logged with its chain and shown as `INTERNAL`.
+//! `extensions.code` (and `field`, `failures`, `waitingOn`, `requestId`) in one place, so no `?` in
+//! between can drop them. Anything without a code is logged with its chain and shown as `INTERNAL`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub enum ErrorCode {
     Conflict,
     LimitExceeded,
     Internal,
+    /// The database cannot be reached for now: retry later (HTTP 503, `Retry-After`).
+    ServiceUnavailable,
 }
 
 impl std::str::FromStr for ErrorCode {
@@ -36,7 +38,7 @@ impl std::str::FromStr for ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
@@ -46,6 +48,7 @@ impl ErrorCode {
         ErrorCode::Conflict,
         ErrorCode::LimitExceeded,
         ErrorCode::Internal,
+        ErrorCode::ServiceUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
             ErrorCode::Internal => "INTERNAL",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 }
@@ -90,15 +94,20 @@ pub enum AppError {
     },
     #[error("{0}")]
     InvalidState(String),
+    /// Refused because the object waits on something else first: `INVALID_STATE`, with
+    /// `waiting_on` the machine-readable list, named as the API's `Waiting` enum names them
+    /// (`FILING`, `BANK_DETAILS`, …), so a client can show what to do next.
+    #[error("{message}")]
+    WaitingOn {
+        message: String,
+        waiting_on: Vec<&'static str>,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     LimitExceeded(String),
     #[error("internal error")]
     Internal(Arc<anyhow::Error>),
-    /// A refusal recorded under an idempotency key, answered again for a retry.
-    #[error("{message}")]
-    Replayed { code: ErrorCode, message: String },
 }
 
 impl AppError {
@@ -109,11 +118,10 @@ impl AppError {
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::BadUserInput { .. } => ErrorCode::BadUserInput,
             AppError::Ineligible { .. } => ErrorCode::Ineligible,
-            AppError::InvalidState(_) => ErrorCode::InvalidState,
+            AppError::InvalidState(_) | AppError::WaitingOn { .. } => ErrorCode::InvalidState,
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::LimitExceeded(_) => ErrorCode::LimitExceeded,
             AppError::Internal(_) => ErrorCode::Internal,
-            AppError::Replayed { code, .. } => *code,
         }
     }
 
@@ -161,6 +169,54 @@ pub fn unique_violation(error: &DbErr) -> Option<String> {
     }
 }
 
+/// Whether a fault's cause is that the database cannot be reached (connections refused or cut,
+/// the pool exhausted, the database dropped or its file moved), not a mistake in a statement:
+/// the same request may succeed once the database is back, so the client is told to retry.
+pub fn database_unavailable(cause: &anyhow::Error) -> bool {
+    cause.chain().any(|error| {
+        if let Some(error) = error.downcast_ref::<DbErr>() {
+            return match error {
+                DbErr::ConnectionAcquire(_) => true,
+                DbErr::Conn(RuntimeErr::SqlxError(e))
+                | DbErr::Exec(RuntimeErr::SqlxError(e))
+                | DbErr::Query(RuntimeErr::SqlxError(e)) => sqlx_unavailable(e),
+                DbErr::Conn(_) => true,
+                _ => false,
+            };
+        }
+        error
+            .downcast_ref::<sea_orm::sqlx::Error>()
+            .is_some_and(sqlx_unavailable)
+    })
+}
+
+fn sqlx_unavailable(error: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match error {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed
+        | Error::Protocol(_) => true,
+        Error::Database(db) => db.code().is_some_and(|code| {
+            let code = code.as_ref();
+            // PostgreSQL: connection exceptions (class 08), the server shutting down or the
+            // connection terminated (57P01–57P03), the database gone (3D000).
+            code.starts_with("08")
+                || matches!(code, "57P01" | "57P02" | "57P03" | "3D000")
+                // SQLite: cannot open the file, I/O failure, or the file was moved or deleted
+                // under an open connection (SQLITE_READONLY_DBMOVED).
+                // Extended codes keep the primary one in their low byte.
+                || code == "1032"
+                || code
+                    .parse::<u32>()
+                    .is_ok_and(|n| matches!(n & 0xff, 10 | 14))
+        }),
+        _ => false,
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]
@@ -183,6 +239,7 @@ mod tests {
                 "CONFLICT",
                 "LIMIT_EXCEEDED",
                 "INTERNAL",
+                "SERVICE_UNAVAILABLE",
             ]
         );
     }
@@ -202,6 +259,13 @@ mod tests {
                 "INELIGIBLE",
             ),
             (AppError::InvalidState("no".into()), "INVALID_STATE"),
+            (
+                AppError::WaitingOn {
+                    message: "no".into(),
+                    waiting_on: vec!["FILING"],
+                },
+                "INVALID_STATE",
+            ),
             (AppError::Conflict("no".into()), "CONFLICT"),
             (AppError::LimitExceeded("no".into()), "LIMIT_EXCEEDED"),
             (AppError::internal(anyhow::anyhow!("x")), "INTERNAL"),
@@ -209,6 +273,19 @@ mod tests {
         for (error, code) in cases {
             assert_eq!(error.code().as_str(), code);
         }
+    }
+
+    #[test]
+    fn an_unreachable_database_is_told_apart_from_a_bad_statement() {
+        let cut = anyhow::Error::new(DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout))
+            .context("database operation failed");
+        assert!(database_unavailable(&cut));
+        let io = anyhow::Error::new(DbErr::Query(RuntimeErr::SqlxError(Arc::new(
+            sea_orm::sqlx::Error::Io(std::io::Error::other("connection reset")),
+        ))));
+        assert!(database_unavailable(&io));
+        let statement = anyhow::Error::new(DbErr::Custom("syntax error".into()));
+        assert!(!database_unavailable(&statement));
     }
 
     #[test]

@@ -27,7 +27,10 @@ use crate::app::AppState;
 use crate::auth::Viewer;
 use crate::error::ErrorCode;
 use crate::graphql::Answer;
-use crate::graphql::errors::finish_response;
+use crate::graphql::errors::{finish_response, is_unavailable};
+
+/// What a client is asked to wait before retrying while the database cannot be reached.
+const RETRY_AFTER_SECONDS: &str = "5";
 use crate::graphql::limits::coded;
 
 /// Data every GraphQL request carries: who is calling from where, and the id of the request.
@@ -185,6 +188,12 @@ async fn graphiql(State(state): State<AppState>) -> Response {
 
 async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
     let GraphqlBody { batch, meta } = body;
+    if sqlite_file_gone(&state) {
+        // SQLite keeps writing to a file deleted or moved under it, and what it writes is lost:
+        // refuse, as `/ready` does, rather than accept work that will not be kept.
+        tracing::warn!(request_id = %meta.request_id, "the SQLite database file is gone");
+        return unavailable(&meta.request_id);
+    }
     let max_batch = state.context.config.graphql.max_batch;
     let response = match batch {
         BatchRequest::Batch(requests) if max_batch == 0 => {
@@ -230,7 +239,41 @@ async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
             BatchResponse::Batch(many)
         }
     };
+    let unavailable = match &response {
+        BatchResponse::Single(one) => is_unavailable(one),
+        BatchResponse::Batch(many) => many.iter().any(is_unavailable),
+    };
+    if unavailable {
+        // As `/ready` says: the database is away. A retry later may succeed.
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+            Json(response),
+        )
+            .into_response();
+    }
     Json(response).into_response()
+}
+
+/// Whether the database is a SQLite file that is no longer where it was opened.
+fn sqlite_file_gone(state: &AppState) -> bool {
+    let url = &state.context.config.database_url;
+    url.starts_with("sqlite") && crate::db::sqlite_path(url).is_some_and(|path| !path.exists())
+}
+
+/// The answer while the database cannot be reached: 503, retry later.
+fn unavailable(request_id: &str) -> Response {
+    let mut body = error_body(
+        "the service cannot reach its database right now; try again shortly",
+        ErrorCode::ServiceUnavailable,
+    );
+    body["errors"][0]["extensions"]["requestId"] = serde_json::Value::from(request_id);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)],
+        Json(body),
+    )
+        .into_response()
 }
 
 fn refuse(meta: &RequestMeta, message: &str) -> BatchResponse {

@@ -796,3 +796,27 @@ async fn of_concurrent_saves_on_one_version_exactly_one_wins() {
         won[0]["data"]["updateApplication"]["summary"]["en"]
     );
 }
+
+/// A call closing in the year 2999 is a typing mistake: refused with the field named.
+#[tokio::test]
+async fn a_call_cannot_close_centuries_ahead() {
+    let w = world().await;
+    for closes_at in ["2999-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"] {
+        let input = json!({
+            "titleEn": "Far away", "opensAt": at(0), "closesAt": closes_at,
+            "budget": cny("1000"), "minAward": cny("1"), "maxAward": cny("1000"),
+        });
+        let refused = w
+            .app
+            .graphql_as(Some(&w.manager.access), "mutation($f: ID!, $input: CallInput!) { createCall(fundId: $f, input: $input) { id } }", json!({ "f": w.fund, "input": input }))
+            .await;
+        assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["field"]
+                .as_str()
+                .map(|f| f.ends_with("closesAt")),
+            Some(true),
+            "{refused}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Where a call is in its life.
@@ -187,6 +187,12 @@ pub enum CallScheduleError {
         /// The time of the request.
         now: DateTime<Utc>,
     },
+    /// A date no call could sensibly have: a window longer than [`MAX_CALL_WINDOW`], a time
+    /// outside the years 2000 to 9999, or a closing time past [`CALL_HORIZON`] from now.
+    #[error(
+        "a call's dates must lie between the years 2000 and 9999, its window last at most ten years, and its closing time be at most ten years ahead"
+    )]
+    OutOfBounds,
     /// The call no longer accepts applications, so its window is history.
     #[error("the closing time of a call that is {status} cannot change")]
     ScheduleFrozen {
@@ -195,8 +201,17 @@ pub enum CallScheduleError {
     },
 }
 
+/// The longest a call may accept applications: ten years (of 365.25 days).
+pub const MAX_CALL_WINDOW: Duration = Duration::days(3653);
+
+/// How far ahead of now a call's closing time may be set: ten years. A deadline further out is
+/// a typo (a year 10000), and would keep budget committed to nothing.
+pub const CALL_HORIZON: Duration = Duration::days(3653);
+
 impl CallSchedule {
-    /// A window from `opens_at` to `closes_at`; refuses one that closes at or before it opens.
+    /// A window from `opens_at` to `closes_at`; refuses one that closes at or before it opens,
+    /// that lasts longer than [`MAX_CALL_WINDOW`], or that lies outside the years 2000 to 9999
+    /// (four-digit years, as RFC 3339 and every client can write them).
     pub fn new(
         opens_at: DateTime<Utc>,
         closes_at: DateTime<Utc>,
@@ -207,10 +222,27 @@ impl CallSchedule {
                 closes_at,
             });
         }
+        let sensible_year = |t: DateTime<Utc>| (2000..=9999).contains(&t.year());
+        if !sensible_year(opens_at)
+            || !sensible_year(closes_at)
+            || closes_at - opens_at > MAX_CALL_WINDOW
+        {
+            return Err(CallScheduleError::OutOfBounds);
+        }
         Ok(CallSchedule {
             opens_at,
             closes_at,
         })
+    }
+
+    /// Refuses a schedule that closes more than [`CALL_HORIZON`] after `now`: for a call being
+    /// created or moved, not for one read back from storage.
+    pub fn check_horizon(&self, now: DateTime<Utc>) -> Result<(), CallScheduleError> {
+        if self.closes_at > now + CALL_HORIZON {
+            Err(CallScheduleError::OutOfBounds)
+        } else {
+            Ok(())
+        }
     }
 
     /// When the call starts accepting applications.
@@ -264,6 +296,10 @@ pub fn change_closing_time(
     new_closes_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<CallSchedule, CallScheduleError> {
+    if new_closes_at > now + CALL_HORIZON && matches!(status, CallStatus::Draft | CallStatus::Open)
+    {
+        return Err(CallScheduleError::OutOfBounds);
+    }
     match status {
         CallStatus::Draft => CallSchedule::new(current.opens_at, new_closes_at),
         CallStatus::Open => {
@@ -730,6 +766,38 @@ pub fn check_call_budget(budget_minor: i64, bounds: &AwardBounds) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_dates_stay_within_sensible_bounds() {
+        let opens = at("2027-03-01T00:00:00Z");
+        assert!(CallSchedule::new(opens, at("2036-12-31T00:00:00Z")).is_ok());
+        assert_eq!(
+            CallSchedule::new(opens, at("2038-01-01T00:00:00Z")),
+            Err(CallScheduleError::OutOfBounds),
+            "a window of more than ten years"
+        );
+        let far = DateTime::parse_from_rfc3339("9999-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(
+            CallSchedule::new(far, far + Duration::days(60)).is_err(),
+            "year 10000"
+        );
+        assert!(CallSchedule::new(at("1999-12-01T00:00:00Z"), opens).is_err());
+
+        let now = at("2027-02-01T00:00:00Z");
+        let schedule = CallSchedule::new(opens, at("2027-06-01T00:00:00Z")).unwrap();
+        assert!(schedule.check_horizon(now).is_ok());
+        let late =
+            CallSchedule::new(at("2030-01-01T00:00:00Z"), at("2038-01-01T00:00:00Z")).unwrap();
+        assert_eq!(late.check_horizon(now), Err(CallScheduleError::OutOfBounds));
+        for status in [CallStatus::Draft, CallStatus::Open] {
+            assert_eq!(
+                change_closing_time(status, &schedule, at("2040-01-01T00:00:00Z"), now),
+                Err(CallScheduleError::OutOfBounds)
+            );
+        }
+    }
     use chrono::Duration;
 
     fn at(text: &str) -> DateTime<Utc> {

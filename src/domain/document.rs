@@ -64,7 +64,9 @@ pub fn check_format(declared: &str, content: &[u8]) -> Result<DocumentFormat, Do
         other if OFFICE_TYPES.contains(&other) => (DocumentFormat::OfficeZip, b"PK\x03\x04"),
         _ => return Err(DocumentError::UnsupportedType),
     };
-    if content.starts_with(magic) {
+    if content.starts_with(magic)
+        && (format != DocumentFormat::OfficeZip || is_office_container(&declared, content))
+    {
         Ok(format)
     } else {
         Err(DocumentError::ContentMismatch(match format {
@@ -74,6 +76,91 @@ pub fn check_format(declared: &str, content: &[u8]) -> Result<DocumentFormat, Do
             DocumentFormat::OfficeZip => "Office",
         }))
     }
+}
+
+/// Whether a ZIP file is the Office or OpenDocument container its declared type says (any of
+/// them for `application/zip`). Any bytes can start with a ZIP header; the containers are told
+/// apart by what the standards require of them, read without decompressing anything:
+/// OpenDocument (ODF 1.2 part 3, 3.3) puts an uncompressed `mimetype` entry first holding the
+/// media type; Office Open XML (ECMA-376 part 2) has `[Content_Types].xml` at the root, listed
+/// in the ZIP's central directory with the parts of the application (`word/`, `xl/`, `ppt/`).
+fn is_office_container(declared: &str, content: &[u8]) -> bool {
+    const OOXML: [(&str, &str); 3] = [
+        (OFFICE_TYPES[0], "word/"),
+        (OFFICE_TYPES[1], "xl/"),
+        (OFFICE_TYPES[2], "ppt/"),
+    ];
+    let generic = declared == "application/zip";
+    if let Some(mimetype) = odf_mimetype(content) {
+        return if generic {
+            mimetype.starts_with("application/vnd.oasis.opendocument.")
+        } else {
+            mimetype == declared
+        };
+    }
+    let Some(names) = zip_entry_names(content) else {
+        return false;
+    };
+    if !names.iter().any(|name| name == "[Content_Types].xml") {
+        return false;
+    }
+    OOXML
+        .iter()
+        .filter(|(ty, _)| generic || *ty == declared)
+        .any(|(_, folder)| names.iter().any(|name| name.starts_with(folder)))
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let b = bytes.get(at..at + 2)?;
+    Some(u16::from_le_bytes([b[0], b[1]]) as usize)
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> Option<usize> {
+    let b = bytes.get(at..at + 4)?;
+    usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+}
+
+/// The media type in an OpenDocument's first entry, if the file starts as one must.
+fn odf_mimetype(content: &[u8]) -> Option<&str> {
+    if !content.starts_with(b"PK\x03\x04") {
+        return None;
+    }
+    let method = u16_at(content, 8)?;
+    let stored = u32_at(content, 18)?;
+    let name_len = u16_at(content, 26)?;
+    let extra_len = u16_at(content, 28)?;
+    let name = content.get(30..30 + name_len)?;
+    if name != b"mimetype" || method != 0 || stored > 200 {
+        return None;
+    }
+    let start = 30 + name_len + extra_len;
+    std::str::from_utf8(content.get(start..start + stored)?).ok()
+}
+
+/// The entry names listed in a ZIP's central directory, found from its end record.
+fn zip_entry_names(content: &[u8]) -> Option<Vec<String>> {
+    const END_SIGNATURE: &[u8] = b"PK\x05\x06";
+    const ENTRY_SIGNATURE: &[u8] = b"PK\x01\x02";
+    // The end record is 22 bytes plus a comment of at most 65535.
+    let search_from = content.len().saturating_sub(22 + 65_535);
+    let end = (search_from..=content.len().checked_sub(22)?)
+        .rev()
+        .find(|&at| content.get(at..at + 4) == Some(END_SIGNATURE))?;
+    let entries = u16_at(content, end + 10)?;
+    let mut at = u32_at(content, end + 16)?;
+    let mut names = Vec::with_capacity(entries.min(1024));
+    for _ in 0..entries {
+        if content.get(at..at + 4) != Some(ENTRY_SIGNATURE) {
+            return None;
+        }
+        let name_len = u16_at(content, at + 28)?;
+        let extra_len = u16_at(content, at + 30)?;
+        let comment_len = u16_at(content, at + 32)?;
+        let name = content.get(at + 46..at + 46 + name_len)?;
+        names.push(String::from_utf8_lossy(name).into_owned());
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    Some(names)
 }
 
 /// A document kind such as `BUDGET` or `REGISTRATION_CERTIFICATE`, upper-cased.
@@ -139,6 +226,89 @@ mod tests {
         );
     }
 
+    const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    const ODT: &str = "application/vnd.oasis.opendocument.text";
+
+    /// A ZIP of stored (uncompressed) entries, as a minimal writer makes one.
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut directory = Vec::new();
+        for (name, data) in entries {
+            let offset = out.len() as u32;
+            let header = |sig: &[u8], central: bool| {
+                let mut h = sig.to_vec();
+                if central {
+                    h.extend_from_slice(&20u16.to_le_bytes());
+                }
+                h.extend_from_slice(&20u16.to_le_bytes()); // version needed
+                h.extend_from_slice(&0u16.to_le_bytes()); // flags
+                h.extend_from_slice(&0u16.to_le_bytes()); // stored
+                h.extend_from_slice(&[0; 4]); // time, date
+                h.extend_from_slice(&[0; 4]); // crc (not checked)
+                h.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                h.extend_from_slice(&(data.len() as u32).to_le_bytes());
+                h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+                h.extend_from_slice(&0u16.to_le_bytes()); // extra
+                if central {
+                    h.extend_from_slice(&[0; 6]); // comment, disk, internal attributes
+                    h.extend_from_slice(&[0; 4]); // external attributes
+                    h.extend_from_slice(&offset.to_le_bytes());
+                }
+                h.extend_from_slice(name.as_bytes());
+                h
+            };
+            out.extend(header(b"PK\x03\x04", false));
+            out.extend_from_slice(data);
+            directory.extend(header(b"PK\x01\x02", true));
+        }
+        let start = out.len() as u32;
+        out.extend_from_slice(&directory);
+        out.extend_from_slice(b"PK\x05\x06");
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        out.extend_from_slice(&(directory.len() as u32).to_le_bytes());
+        out.extend_from_slice(&start.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn office_files_are_recognised_by_their_container() {
+        let docx = zip(&[
+            ("[Content_Types].xml", b"<Types/>"),
+            ("_rels/.rels", b"<Relationships/>"),
+            ("word/document.xml", b"<w:document/>"),
+        ]);
+        assert_eq!(check_format(DOCX, &docx), Ok(DocumentFormat::OfficeZip));
+        assert_eq!(
+            check_format("application/zip", &docx),
+            Ok(DocumentFormat::OfficeZip)
+        );
+        let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+        assert!(
+            check_format(xlsx, &docx).is_err(),
+            "a Word file is not a workbook"
+        );
+
+        let odt = zip(&[("mimetype", ODT.as_bytes()), ("content.xml", b"<office/>")]);
+        assert_eq!(check_format(ODT, &odt), Ok(DocumentFormat::OfficeZip));
+        assert!(check_format("application/vnd.oasis.opendocument.spreadsheet", &odt).is_err());
+
+        let plain = zip(&[("payload.exe", b"MZ\x90\x00"), ("word/x.xml", b"")]);
+        assert_eq!(
+            check_format(DOCX, &plain),
+            Err(DocumentError::ContentMismatch("Office"))
+        );
+        assert!(check_format("application/zip", &plain).is_err());
+        // Truncated or lying directories are refused, never read past the end.
+        assert!(check_format(DOCX, &docx[..docx.len() - 5]).is_err());
+        let mut lying = docx.clone();
+        let at = lying.len() - 6;
+        lying[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(check_format(DOCX, &lying).is_err());
+    }
+
     #[test]
     fn declared_types_must_match_the_content() {
         assert_eq!(
@@ -150,11 +320,9 @@ mod tests {
             Ok(DocumentFormat::Png)
         );
         assert_eq!(
-            check_format(
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                b"PK\x03\x04..."
-            ),
-            Ok(DocumentFormat::OfficeZip)
+            check_format(DOCX, b"PK\x03\x04..."),
+            Err(DocumentError::ContentMismatch("Office")),
+            "a ZIP header alone is not a Word file"
         );
         assert_eq!(
             check_format("application/pdf", b"MZ\x90\x00"),

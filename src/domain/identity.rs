@@ -46,6 +46,9 @@ impl fmt::Debug for Password {
 
 /// A person's name as shown to others: trimmed, one line, 1 to 200 characters.
 pub fn parse_person_name(text: &str) -> Result<String, &'static str> {
+    if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err("the name must not contain control characters");
+    }
     let name = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match name.chars().count() {
         0 => Err("the name cannot be empty"),
@@ -83,7 +86,8 @@ impl FromStr for GlobalRole {
     }
 }
 
-/// Failed sign-ins against one key (an account or a client address).
+/// Sign-in attempts against one key (an account or a client address). Each attempt counts before
+/// its password is checked; one that proves the password is given back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleState {
     pub failures: i32,
@@ -114,13 +118,27 @@ impl ThrottlePolicy {
         lockout: Duration::minutes(15),
     };
 
+    /// Identity emails (verification, reset) to one email address.
+    pub const MAIL_PER_ACCOUNT: ThrottlePolicy = ThrottlePolicy {
+        max_failures: 5,
+        window: Duration::hours(1),
+        lockout: Duration::hours(1),
+    };
+
+    /// Identity emails asked for by one client address, to any email addresses.
+    pub const MAIL_PER_ADDRESS: ThrottlePolicy = ThrottlePolicy {
+        max_failures: 50,
+        window: Duration::minutes(15),
+        lockout: Duration::minutes(15),
+    };
+
     pub fn is_locked(&self, state: Option<&ThrottleState>, now: DateTime<Utc>) -> bool {
         state
             .and_then(|s| s.locked_until)
             .is_some_and(|until| now < until)
     }
 
-    /// The state after one more failure at `now`.
+    /// The state after one more attempt at `now` (counted before its password is checked).
     pub fn after_failure(
         &self,
         state: Option<&ThrottleState>,
@@ -140,6 +158,17 @@ impl ThrottlePolicy {
             failures,
             window_started_at: current.window_started_at,
             locked_until: (failures >= self.max_failures).then(|| now + self.lockout),
+        }
+    }
+
+    /// The state once an attempt counted by [`Self::after_failure`] proved the password: the
+    /// attempt is given back, and a lock it caused is lifted.
+    pub fn after_success(&self, state: &ThrottleState) -> ThrottleState {
+        let failures = (state.failures - 1).max(0);
+        ThrottleState {
+            failures,
+            window_started_at: state.window_started_at,
+            locked_until: state.locked_until.filter(|_| failures >= self.max_failures),
         }
     }
 
@@ -187,6 +216,7 @@ mod tests {
     fn names_are_one_trimmed_line() {
         assert_eq!(parse_person_name("  Li \n Wei ").unwrap(), "Li Wei");
         assert!(parse_person_name("   ").is_err());
+        assert!(parse_person_name("Li\u{0}Wei").is_err());
     }
 
     #[test]
@@ -202,6 +232,30 @@ mod tests {
         let locked = policy.after_failure(state.as_ref(), t0());
         assert!(policy.is_locked(Some(&locked), t0() + Duration::minutes(14)));
         assert!(!policy.is_locked(Some(&locked), t0() + Duration::minutes(15)));
+    }
+
+    #[test]
+    fn a_successful_attempt_is_given_back_and_lifts_its_lock() {
+        let policy = ThrottlePolicy {
+            max_failures: 2,
+            window: Duration::hours(1),
+            lockout: Duration::minutes(5),
+        };
+        let once = policy.after_failure(None, t0());
+        let locked = policy.after_failure(Some(&once), t0());
+        assert!(policy.is_locked(Some(&locked), t0()));
+        let back = policy.after_success(&locked);
+        assert_eq!(back.failures, 1);
+        assert!(!policy.is_locked(Some(&back), t0()));
+        assert_eq!(
+            policy
+                .after_success(&ThrottleState {
+                    failures: 0,
+                    ..back
+                })
+                .failures,
+            0
+        );
     }
 
     #[test]

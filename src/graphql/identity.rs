@@ -181,7 +181,8 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
-    /// Creates an account and sends a verification email.
+    /// Creates an account and sends a verification email. An address with an account already
+    /// gets the same answer (a placeholder, never the account), and its owner a reset link.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> AppResult<User> {
         let registration = Registration {
             email: parse_email(&input.email, "input.email")?,
@@ -191,9 +192,14 @@ impl IdentityMutation {
             password: parse_password(&input.password, "input.password")?,
         };
         let request = request(ctx);
-        identity::register(request.app, &request.actor(), registration)
-            .await
-            .map(User)
+        identity::register(
+            request.app,
+            &request.actor(),
+            request.client_ip(),
+            registration,
+        )
+        .await
+        .map(User)
     }
 
     /// Confirms an email address with the token from the verification email.
@@ -241,7 +247,13 @@ impl IdentityMutation {
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> AppResult<bool> {
         let email = parse_email(&email, "email")?;
         let request = request(ctx);
-        identity::request_password_reset(request.app, &request.actor(), &email).await?;
+        identity::request_password_reset(
+            request.app,
+            &request.actor(),
+            request.client_ip(),
+            &email,
+        )
+        .await?;
         Ok(true)
     }
 

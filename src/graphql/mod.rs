@@ -88,6 +88,8 @@ impl Api {
             let (max_depth, max_complexity) = admission.limits_of(route);
             let mut builder = builder()
                 .data(context.clone())
+                // Bad argument values are coded BAD_USER_INPUT here, before any resolver runs.
+                .extension(errors::InputCheck)
                 .limit_recursive_depth(limits.max_recursive_depth)
                 .limit_depth(max_depth)
                 .limit_complexity(max_complexity);
@@ -149,9 +151,11 @@ impl Api {
         request: async_graphql::Request,
         meta: &crate::http::RequestMeta,
     ) -> (async_graphql::Response, Option<limits::Admitted>) {
+        let replays = errors::ReplayMark::default();
         let mut request = request
             .data(meta.clone())
-            .data(std::sync::Arc::new(loaders::Loaders::new(&self.context)));
+            .data(std::sync::Arc::new(loaders::Loaders::new(&self.context)))
+            .data(replays.clone());
         let admitted = match self.admission.admit(&mut request) {
             Err(refusal) => {
                 return (async_graphql::Response::from_errors(vec![refusal]), None);
@@ -167,6 +171,7 @@ impl Api {
             }
         };
         self.admission.tag_refusals(admitted.route, &mut response);
+        replays.finish(&mut response);
         (response, Some(admitted))
     }
 }

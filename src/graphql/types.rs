@@ -6,6 +6,7 @@ use crate::domain::country::CountryCode;
 use crate::domain::money::{Currency, Money};
 use crate::domain::sdg::SdgGoal;
 use crate::error::{AppError, AppResult};
+use crate::graphql::errors::has_control_characters;
 
 /// An amount of money. `amount` is a decimal string in major units with exactly the currency's
 /// minor digits (`"110000.00"`, `"5000"` for JPY), so no amount overflows a 32-bit `Int` and no
@@ -64,6 +65,9 @@ impl LocalizedTextInput {
         let clean = |text: &Option<String>, lang: &str| -> AppResult<Option<String>> {
             match text.as_deref().map(str::trim) {
                 None | Some("") => Ok(None),
+                Some(t) if has_control_characters(t) => {
+                    Err(control_characters(&format!("{field}.{lang}")))
+                }
                 Some(t) if t.chars().count() > max_chars => Err(AppError::bad_input(
                     format!("{field}.{lang}"),
                     format!("at most {max_chars} characters"),
@@ -85,16 +89,37 @@ impl LocalizedTextInput {
     }
 }
 
-/// Optional free text from an input: trimmed, empty as none, at most `max` characters.
+/// Optional free text from an input: trimmed, empty as none, at most `max` characters, and no
+/// control characters but newline, carriage return and tab.
 pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
+        Some(t) if has_control_characters(t) => Err(control_characters(field)),
         Some(t) if t.chars().count() > max => Err(AppError::bad_input(
             field,
             format!("at most {max} characters"),
         )),
         Some(t) => Ok(Some(t.to_owned())),
     }
+}
+
+/// Text to be stored must not hold control characters: a NUL cannot even be stored by
+/// PostgreSQL, and the others only hide text from the people who read it. Every string argument
+/// is checked on the way in ([`crate::graphql::errors::InputCheck`]); the text helpers check
+/// again so that no path that stores text depends on that alone.
+pub fn checked_text<'a>(text: &'a str, field: &str) -> AppResult<&'a str> {
+    if has_control_characters(text) {
+        Err(control_characters(field))
+    } else {
+        Ok(text)
+    }
+}
+
+fn control_characters(field: &str) -> AppError {
+    AppError::bad_input(
+        field,
+        "must not contain control characters (only newline, carriage return and tab)",
+    )
 }
 
 /// ISO 3166-1 codes from an input list, normalised, sorted and without repeats.
@@ -125,4 +150,33 @@ pub fn parse_sdgs(goals: &[i32], field: &str) -> AppResult<Vec<SdgGoal>> {
     parsed.sort();
     parsed.dedup();
     Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_with_control_characters_is_refused_with_its_field() {
+        let refused = optional_text(Some("a\u{0}b".into()), "input.note", 100).unwrap_err();
+        assert!(
+            matches!(refused, AppError::BadUserInput { ref field, .. } if field == "input.note")
+        );
+        assert!(optional_text(Some("a\u{7}b".into()), "input.note", 100).is_err());
+        assert_eq!(
+            optional_text(Some("line one\nline\ttwo\r\n".into()), "n", 100).unwrap(),
+            Some("line one\nline\ttwo".to_owned()),
+            "newline and tab are text"
+        );
+        let localized = LocalizedTextInput {
+            en: Some("ok".into()),
+            zh: Some("坏\u{1b}[31m".into()),
+        };
+        let refused = localized.parse("input.title", 100).unwrap_err();
+        assert!(
+            matches!(refused, AppError::BadUserInput { ref field, .. } if field == "input.title.zh")
+        );
+        assert!(checked_text("\u{85}", "x").is_err(), "C1 controls too");
+        assert_eq!(checked_text("普通", "x").unwrap(), "普通");
+    }
 }

@@ -198,6 +198,15 @@ fn check_settings(fund: &fund::Model, settings: &CallSettings) -> AppResult<()> 
     Ok(())
 }
 
+/// A call is planned for the years ahead, not for centuries: a closing time far in the future is
+/// a typing mistake.
+fn check_horizon(settings: &CallSettings, now: DateTime<Utc>) -> AppResult<()> {
+    settings
+        .schedule
+        .check_horizon(now)
+        .map_err(|e| AppError::bad_input("input.closesAt", e))
+}
+
 /// Moves `delta` of the fund's budget to (or, negative, back from) its calls. The condition in
 /// the update is the guarantee: it holds under any interleaving of requests and instances.
 async fn allocate(
@@ -247,6 +256,7 @@ pub async fn create(
         ));
     }
     check_settings(&fund, &settings)?;
+    check_horizon(&settings, now)?;
     allocate(&txn, fund_id, settings.budget.minor(), now).await?;
     let mut rules = EligibilityRules::default();
     if let Some(kinds) = settings.required_documents {
@@ -327,6 +337,7 @@ pub async fn update(
         CallStatus::Draft => {
             let fund = find_fund(&txn, call.fund_id).await?;
             check_settings(&fund, &settings)?;
+            check_horizon(&settings, now)?;
             let delta = settings.budget.minor() - call.budget_minor;
             if delta != 0 {
                 allocate(&txn, call.fund_id, delta, now).await?;

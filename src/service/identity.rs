@@ -76,12 +76,23 @@ fn stored_email(user: &user_account::Model) -> AppResult<EmailAddress> {
 }
 
 /// Creates an account and sends the verification email, in one transaction.
+///
+/// An address that has an account already gets the same answer, so registering cannot tell
+/// anyone which addresses have accounts: the answer is a placeholder shaped like a new account
+/// (a fresh id, unverified, nothing of the existing one), and the owner is mailed a password
+/// reset link instead, which says an account exists and lets them back in if it was them. Both
+/// branches hash the password, so they also take comparable time. The emails count against
+/// [`ThrottlePolicy::MAIL_PER_ACCOUNT`] and [`ThrottlePolicy::MAIL_PER_ADDRESS`].
 #[tracing::instrument(skip_all)]
 pub async fn register(
     ctx: &AppContext,
     actor: &AuditActor,
+    client: Option<std::net::IpAddr>,
     registration: Registration,
 ) -> AppResult<user_account::Model> {
+    if !admit_attempt(ctx, &mail_keys(&registration.email, client)).await? {
+        return Err(mail_limit());
+    }
     let password_hash = password::hash(&registration.password).await?;
     let now = ctx.clock.now();
     let txn = ctx.begin_write().await?;
@@ -89,10 +100,26 @@ pub async fn register(
         .filter(user_account::Column::Email.eq(registration.email.as_str()))
         .one(&txn)
         .await?;
-    if existing.is_some() {
-        return Err(AppError::Conflict(
-            "an account with this email address exists already".into(),
-        ));
+    if let Some(owner) = existing {
+        send_email_token(ctx, &txn, &owner, EmailKind::PasswordReset).await?;
+        audit::record(
+            &txn,
+            &ctx.clock,
+            &AuditActor {
+                user_id: Some(owner.id),
+                ..actor.clone()
+            },
+            "user.register_taken",
+            AuditTarget {
+                kind: "user",
+                id: Some(owner.id),
+            },
+            None,
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        return Ok(placeholder(registration, password_hash, now));
     }
     let user = user_account::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -107,7 +134,8 @@ pub async fn register(
     .insert(&txn)
     .await
     .map_err(|e| match unique_violation(&e) {
-        Some(_) => AppError::Conflict("an account with this email address exists already".into()),
+        // Registered a moment ago by a concurrent request: still no word on existence.
+        Some(_) => AppError::Conflict("this registration could not be completed; try again".into()),
         None => e.into(),
     })?;
     send_email_token(ctx, &txn, &user, EmailKind::VerifyEmail).await?;
@@ -130,6 +158,49 @@ pub async fn register(
     .await?;
     txn.commit().await?;
     Ok(user)
+}
+
+/// What `register` answers for an address that has an account: shaped like a new account and
+/// holding only what the caller sent. It is never stored.
+fn placeholder(
+    registration: Registration,
+    password_hash: String,
+    now: DateTime<Utc>,
+) -> user_account::Model {
+    user_account::Model {
+        id: Uuid::now_v7(),
+        email: registration.email.as_str().to_owned(),
+        name: registration.name,
+        locale: registration.locale.as_tag().to_owned(),
+        password_hash,
+        email_verified_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// The counters an identity email (verification, reset) is charged to: the address it goes to,
+/// and the client that asked. They are charged whether or not the address has an account, so a
+/// refusal says nothing about existence either.
+fn mail_keys(
+    email: &EmailAddress,
+    client: Option<std::net::IpAddr>,
+) -> Vec<(String, ThrottlePolicy)> {
+    let mut keys = vec![(
+        format!("mail:account:{}", email.as_str()),
+        ThrottlePolicy::MAIL_PER_ACCOUNT,
+    )];
+    if let Some(ip) = client {
+        keys.push((
+            format!("mail:address:{ip}"),
+            ThrottlePolicy::MAIL_PER_ADDRESS,
+        ));
+    }
+    keys
+}
+
+fn mail_limit() -> AppError {
+    AppError::LimitExceeded("too many emails asked for; try again later".into())
 }
 
 /// Issues a single-use token and enqueues the email that carries it.
@@ -167,7 +238,9 @@ async fn send_email_token(
         | EmailKind::ReceiptConfirmed
         | EmailKind::FilingNeeded
         | EmailKind::TrancheOverdue
-        | EmailKind::BankDetailsChanged => {
+        | EmailKind::BankDetailsChanged
+        | EmailKind::PartnershipRequested
+        | EmailKind::CallClosedEarly => {
             return Err(AppError::internal(anyhow::anyhow!(
                 "test messages carry no token"
             )));
@@ -308,8 +381,13 @@ fn throttle_keys(email: &str, client: Option<std::net::IpAddr>) -> Vec<(String, 
 }
 
 /// Signs in. The answer to a wrong password and to an unknown email is the same, and takes the
-/// same time (one Argon2 verification either way). Failures are counted per account and per
-/// client address in the database, so the count survives restarts and spans instances.
+/// same time (one Argon2 verification either way).
+///
+/// Every attempt is counted per account and per client address before the password is checked,
+/// in one transaction that holds the counters' rows, so concurrent attempts (a batch, many
+/// connections, several instances) queue on the rows and each sees the others' counts: once a
+/// key is at its limit, attempts are refused without checking a password. An attempt with the
+/// right password is given back, so only guesses use up the allowance.
 #[tracing::instrument(skip_all)]
 pub async fn login(
     ctx: &AppContext,
@@ -318,17 +396,8 @@ pub async fn login(
     email: &str,
     candidate: &str,
 ) -> AppResult<Session> {
-    let now = ctx.clock.now();
     let keys = throttle_keys(email, client);
-    let rows = login_throttle::Entity::find()
-        .filter(login_throttle::Column::Key.is_in(keys.iter().map(|(k, _)| k.clone())))
-        .all(&ctx.db)
-        .await?;
-    let locked = keys.iter().any(|(key, policy)| {
-        let state = rows.iter().find(|r| &r.key == key).map(throttle_state);
-        policy.is_locked(state.as_ref(), now)
-    });
-    if locked {
+    if !admit_attempt(ctx, &keys).await? {
         return Err(AppError::LimitExceeded(
             "too many failed sign-ins; try again later".into(),
         ));
@@ -351,20 +420,17 @@ pub async fn login(
         message: "the email address or the password is wrong".into(),
     };
     let Some(user) = user.filter(|_| matches) else {
-        record_failure(ctx, &keys).await?;
         return Err(refused());
     };
+
+    let txn = ctx.begin_write().await?;
+    give_back_attempt(ctx, &txn, &keys).await?;
     if user.email_verified_at.is_none() {
+        txn.commit().await?;
         return Err(AppError::Forbidden(
             "confirm your email address first: follow the link we sent".into(),
         ));
     }
-
-    let txn = ctx.begin_write().await?;
-    login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::Key.eq(keys[0].0.clone()))
-        .exec(&txn)
-        .await?;
     let session = open_session(ctx, &txn, user, Uuid::now_v7()).await?;
     let actor = AuditActor {
         user_id: Some(session.user.id),
@@ -387,14 +453,14 @@ pub async fn login(
     Ok(session)
 }
 
-/// Counts a failed sign-in against every key, in a transaction of its own (the sign-in itself
-/// fails, but the failure must be remembered).
-async fn record_failure(ctx: &AppContext, keys: &[(String, ThrottlePolicy)]) -> AppResult<()> {
+/// Counts one sign-in attempt against every key, or none if any key is locked: `false` means
+/// refuse without checking the password. The rows are created if missing and then locked
+/// (`FOR UPDATE` on PostgreSQL; SQLite's write transaction is exclusive), and each update is
+/// conditional on the count read, so no two attempts can both take the last one allowed.
+async fn admit_attempt(ctx: &AppContext, keys: &[(String, ThrottlePolicy)]) -> AppResult<bool> {
     let now = ctx.clock.now();
     let txn = ctx.begin_write().await?;
     for (key, policy) in keys {
-        // Make sure the row exists, then lock it: concurrent failures (a batch, several
-        // instances) queue on the row instead of each counting from the same old value.
         login_throttle::Entity::insert(login_throttle::ActiveModel {
             key: Set(key.clone()),
             failures: Set(0),
@@ -410,14 +476,21 @@ async fn record_failure(ctx: &AppContext, keys: &[(String, ThrottlePolicy)]) -> 
         )
         .exec_without_returning(&txn)
         .await?;
-        let current = login_throttle::Entity::find_by_id(key.clone())
+        let Some(row) = login_throttle::Entity::find_by_id(key.clone())
             .lock_exclusive()
             .one(&txn)
             .await?
-            .filter(|row| row.failures > 0)
-            .map(|row| throttle_state(&row));
+        else {
+            txn.rollback().await?;
+            return Ok(false);
+        };
+        let current = (row.failures > 0).then(|| throttle_state(&row));
+        if policy.is_locked(current.as_ref(), now) {
+            txn.rollback().await?;
+            return Ok(false);
+        }
         let next = policy.after_failure(current.as_ref(), now);
-        login_throttle::Entity::update_many()
+        let counted = login_throttle::Entity::update_many()
             .col_expr(login_throttle::Column::Failures, Expr::value(next.failures))
             .col_expr(
                 login_throttle::Column::WindowStartedAt,
@@ -429,10 +502,53 @@ async fn record_failure(ctx: &AppContext, keys: &[(String, ThrottlePolicy)]) -> 
             )
             .col_expr(login_throttle::Column::UpdatedAt, Expr::value(now))
             .filter(login_throttle::Column::Key.eq(key.clone()))
+            .filter(login_throttle::Column::Failures.eq(row.failures))
             .exec(&txn)
             .await?;
+        if counted.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
     }
     txn.commit().await?;
+    Ok(true)
+}
+
+/// Undoes the count of an attempt that proved the password: the account's count starts again,
+/// and the address gets its attempt back.
+async fn give_back_attempt(
+    ctx: &AppContext,
+    db: &impl ConnectionTrait,
+    keys: &[(String, ThrottlePolicy)],
+) -> AppResult<()> {
+    let now = ctx.clock.now();
+    for (index, (key, policy)) in keys.iter().enumerate() {
+        if index == 0 {
+            login_throttle::Entity::delete_many()
+                .filter(login_throttle::Column::Key.eq(key.clone()))
+                .exec(db)
+                .await?;
+            continue;
+        }
+        let Some(row) = login_throttle::Entity::find_by_id(key.clone())
+            .lock_exclusive()
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        let next = policy.after_success(&throttle_state(&row));
+        login_throttle::Entity::update_many()
+            .col_expr(login_throttle::Column::Failures, Expr::value(next.failures))
+            .col_expr(
+                login_throttle::Column::LockedUntil,
+                Expr::value(next.locked_until),
+            )
+            .col_expr(login_throttle::Column::UpdatedAt, Expr::value(now))
+            .filter(login_throttle::Column::Key.eq(key.clone()))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -568,38 +684,45 @@ pub async fn logout(ctx: &AppContext, actor: &AuditActor, presented: &str) -> Ap
     Ok(())
 }
 
-/// Sends a reset link if the address has an account. The answer is the same either way.
+/// Sends a reset link if the address has an account. The answer is the same either way, and so
+/// is most of the work: the request is counted against the address and the client
+/// ([`mail_keys`]) and audited in both cases, so only the token and its email are extra when
+/// the account exists.
 #[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     ctx: &AppContext,
     actor: &AuditActor,
+    client: Option<std::net::IpAddr>,
     email: &EmailAddress,
 ) -> AppResult<()> {
+    if !admit_attempt(ctx, &mail_keys(email, client)).await? {
+        return Err(mail_limit());
+    }
     let txn = ctx.begin_write().await?;
     let user = user_account::Entity::find()
         .filter(user_account::Column::Email.eq(email.as_str()))
         .one(&txn)
         .await?;
-    if let Some(user) = user {
-        send_email_token(ctx, &txn, &user, EmailKind::PasswordReset).await?;
-        let actor = AuditActor {
-            user_id: Some(user.id),
-            ..actor.clone()
-        };
-        audit::record(
-            &txn,
-            &ctx.clock,
-            &actor,
-            "user.request_password_reset",
-            AuditTarget {
-                kind: "user",
-                id: Some(user.id),
-            },
-            None,
-            None,
-        )
-        .await?;
+    if let Some(user) = &user {
+        send_email_token(ctx, &txn, user, EmailKind::PasswordReset).await?;
     }
+    let user_id = user.as_ref().map(|u| u.id);
+    audit::record(
+        &txn,
+        &ctx.clock,
+        &AuditActor {
+            user_id,
+            ..actor.clone()
+        },
+        "user.request_password_reset",
+        AuditTarget {
+            kind: "user",
+            id: user_id,
+        },
+        None,
+        None,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
