@@ -371,7 +371,16 @@ fn throttle_state(row: &login_throttle::Model) -> ThrottleState {
 
 fn throttle_keys(email: &str, client: Option<std::net::IpAddr>) -> Vec<(String, ThrottlePolicy)> {
     let mut keys = vec![(
-        format!("account:{}", email.trim().to_lowercase()),
+        // The key column holds 300 characters; no address is longer than 254, so cut there.
+        format!(
+            "account:{}",
+            email
+                .trim()
+                .to_lowercase()
+                .chars()
+                .take(254)
+                .collect::<String>()
+        ),
         ThrottlePolicy::ACCOUNT,
     )];
     if let Some(ip) = client {
