@@ -323,16 +323,8 @@ async fn check_draft(
     org: &organization::Model,
     now: DateTime<Utc>,
 ) -> AppResult<DraftCheck> {
-    let partners = partner::Entity::find()
-        .filter(partner::Column::ApplicationId.eq(app.id))
-        .order_by_asc(partner::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let lines = budget_line::Entity::find()
-        .filter(budget_line::Column::ApplicationId.eq(app.id))
-        .order_by_asc(budget_line::Column::Position)
-        .all(db)
-        .await?;
+    let partners = partners_of(db, app.id).await?;
+    let lines = budget_lines_of(db, app.id).await?;
     let attached = documents(db, app.id).await?;
     let partner_orgs = organization::Entity::find()
         .filter(organization::Column::Id.is_in(partners.iter().map(|p| p.organization_id)))
@@ -704,23 +696,36 @@ async fn tell_partners(
     Ok(())
 }
 
+/// An application's partners, in the order they were named.
+async fn partners_of(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Vec<partner::Model>> {
+    Ok(partner::Entity::find()
+        .filter(partner::Column::ApplicationId.eq(id))
+        .order_by_asc(partner::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// An application's budget lines, in order.
+async fn budget_lines_of(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> AppResult<Vec<budget_line::Model>> {
+    Ok(budget_line::Entity::find()
+        .filter(budget_line::Column::ApplicationId.eq(id))
+        .order_by_asc(budget_line::Column::Position)
+        .all(db)
+        .await?)
+}
+
 /// The draft's content as stored, to apply a partial change to.
 async fn current_content(
     db: &impl ConnectionTrait,
     app: &application::Model,
+    partners: &[partner::Model],
     currency: Currency,
 ) -> AppResult<ApplicationContent> {
     let money = |minor: i64| Money::new(minor, currency).map_err(AppError::internal);
-    let partners = partner::Entity::find()
-        .filter(partner::Column::ApplicationId.eq(app.id))
-        .order_by_asc(partner::Column::CreatedAt)
-        .all(db)
-        .await?;
-    let lines = budget_line::Entity::find()
-        .filter(budget_line::Column::ApplicationId.eq(app.id))
-        .order_by_asc(budget_line::Column::Position)
-        .all(db)
-        .await?;
+    let lines = budget_lines_of(db, app.id).await?;
     Ok(ApplicationContent {
         title_en: app.title_en.clone(),
         title_zh: app.title_zh.clone(),
@@ -879,16 +884,14 @@ pub async fn update(
     accepting(&call, now)?;
     let fund = find_fund(&txn, call.fund_id).await?;
     let currency = Currency::parse(&fund.currency).map_err(AppError::internal)?;
-    let content = changes.applied_to(current_content(&txn, &app, currency).await?);
+    let previous_partners = partners_of(&txn, id).await?;
+    let content =
+        changes.applied_to(current_content(&txn, &app, &previous_partners, currency).await?);
     check_content(&txn, &call, app.organization_id, &content).await?;
     let org = organization::Entity::find_by_id(app.organization_id)
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("organization"))?;
-    let previous_partners = partner::Entity::find()
-        .filter(partner::Column::ApplicationId.eq(id))
-        .all(&txn)
-        .await?;
     let before = content_snapshot(&app);
     let version = app.version;
     let mut active: application::ActiveModel = app.into();
