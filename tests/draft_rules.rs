@@ -434,6 +434,20 @@ async fn the_report_of_a_draft_checks_what_the_draft_says() {
         "every host country of the application is eligible for this call: Nepal (NP)"
     );
     assert_eq!(draft["readyToSubmit"], true, "{draft}");
+    // The check reads the draft afresh: fine for a short page, refused for a long one.
+    let page = |first: i64| {
+        w.app.graphql_as(
+            Some(&w.applicant.access),
+            "query($first: Int) { applications(first: $first) { nodes { eligibility { readyToSubmit } } } }",
+            json!({ "first": first }),
+        )
+    };
+    let short = page(10).await;
+    assert_eq!(
+        data(&short)["applications"]["nodes"][0]["eligibility"]["readyToSubmit"],
+        true
+    );
+    assert_eq!(error_code(&page(100).await), Some("LIMIT_EXCEEDED"));
 
     // With a draft in the call, a second application would be one too many.
     let after = w

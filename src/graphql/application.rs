@@ -416,6 +416,9 @@ impl Application {
     /// The draft checked exactly as submission would check it now: every eligibility rule
     /// against what the draft says, and what else stops it (partners' answers, the budget, the
     /// award bounds, the call's deadline). None once the application is no longer a draft.
+    /// It reads the draft's facts afresh (about ten statements), so it is meant for one
+    /// application at a time; its complexity keeps it out of long pages.
+    #[graphql(complexity = 200)]
     async fn eligibility(&self, ctx: &Context<'_>) -> AppResult<Option<EligibilityReport>> {
         let request = request(ctx);
         Ok(
