@@ -8,10 +8,11 @@ use tracing_subscriber::EnvFilter;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{AppContext, Application, shutdown_signal};
+use crate::app::{Application, shutdown_signal};
 use crate::clock::Clock;
 use crate::config::{Config, LogFormat};
-use crate::notify::worker::Worker;
+use crate::context::AppContext;
+use crate::service::mail_worker::Worker;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,7 +1,7 @@
 //! The one application error that reaches GraphQL clients, and its stable codes.
 //!
 //! Services return [`AppError`]; resolvers pass it through unchanged. On the way out,
-//! [`crate::graphql::errors::ErrorCodes`] finds the `AppError` behind each GraphQL error and attaches
+//! [`crate::graphql::errors::finish_response`] finds the `AppError` behind each GraphQL error and attaches
 //! `extensions.code` (and `field`, `failures`, `waitingOn`, `requestId`) in one place, so no `?` in
 //! between can drop them. Anything without a code is logged with its chain and shown as `INTERNAL`.
 

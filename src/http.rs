@@ -23,22 +23,22 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::error::ErrorCode;
-use crate::graphql::Answer;
+use crate::graphql::context::RequestMeta;
 use crate::graphql::errors::{finish_response, is_unavailable};
+use crate::graphql::{Answer, Api};
 
 /// What a client is asked to wait before retrying while the database cannot be reached.
 const RETRY_AFTER_SECONDS: &str = "5";
 use crate::graphql::limits::coded;
 
-/// Data every GraphQL request carries: who is calling from where, and the id of the request.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    pub request_id: String,
-    pub client_addr: Option<SocketAddr>,
-    pub viewer: Viewer,
+/// State of the HTTP handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub context: AppContext,
+    pub api: Api,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -19,5 +20,6 @@ pub mod seed;
 pub mod service;
 pub mod storage;
 
-pub use app::{AppContext, Application};
+pub use app::Application;
 pub use config::Config;
+pub use context::AppContext;

@@ -1,11 +1,21 @@
 //! What a resolver reads from the request: the application, the viewer, and the audit actor.
 
+use std::net::SocketAddr;
+
 use async_graphql::Context;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
-use crate::http::RequestMeta;
+use crate::context::AppContext;
 use crate::service::audit::AuditActor;
+
+/// Data every GraphQL request carries: who is calling from where, and the id of the request. The
+/// HTTP layer fills it in; resolvers read it through [`RequestContext`].
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub client_addr: Option<SocketAddr>,
+    pub viewer: Viewer,
+}
 
 pub struct RequestContext<'a> {
     pub app: &'a AppContext,

@@ -12,7 +12,7 @@ use entity::{
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::error::AppError;
 
 /// The loaders of one request.

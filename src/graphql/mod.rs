@@ -21,8 +21,8 @@ pub mod types;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-use crate::app::AppContext;
 use crate::config::Config;
+use crate::context::AppContext;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
@@ -115,7 +115,7 @@ impl Api {
     pub async fn execute(
         &self,
         request: async_graphql::Request,
-        meta: &crate::http::RequestMeta,
+        meta: &crate::graphql::context::RequestMeta,
     ) -> async_graphql::Response {
         self.run(request, meta).await.0
     }
@@ -126,7 +126,7 @@ impl Api {
     pub async fn answer_anonymous(
         &self,
         request: async_graphql::Request,
-        meta: &crate::http::RequestMeta,
+        meta: &crate::graphql::context::RequestMeta,
     ) -> Answer {
         let Some(key) = self.public.key(&request) else {
             return Answer::Fresh(self.execute(request, meta).await);
@@ -149,7 +149,7 @@ impl Api {
     async fn run(
         &self,
         request: async_graphql::Request,
-        meta: &crate::http::RequestMeta,
+        meta: &crate::graphql::context::RequestMeta,
     ) -> (async_graphql::Response, Option<limits::Admitted>) {
         let replays = errors::ReplayMark::default();
         let mut request = request

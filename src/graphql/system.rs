@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 
 #[derive(Default)]
 pub struct SystemQuery;

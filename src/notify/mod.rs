@@ -4,7 +4,6 @@
 pub mod outbox;
 pub mod templates;
 pub mod transport;
-pub mod worker;
 
 pub use outbox::{Enqueued, Notifier, Recipient, enqueue};
 pub use templates::EmailKind;

@@ -17,8 +17,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::application::{
     ApplicationEvent, ApplicationStatus, PartnerStatus, check_budget, transition,
 };

@@ -13,8 +13,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::call::{
     AwardBounds, CallEvent, CallSchedule, CallStatus, Rubric, automatic_transition,
     can_edit_rubric_and_rules, change_closing_time, check_call_budget, transition,

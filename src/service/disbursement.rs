@@ -16,8 +16,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::decision::{GrantEvent, GrantStatus};
 use crate::domain::disbursement::{
     DisbursementEvent, DisbursementStatus, RemittanceCheck, check_remittance, check_tranches,

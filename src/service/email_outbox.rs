@@ -10,8 +10,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::email_delivery::EmailStatus;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{self, Cursor, Direction, Page, PageRequest};

@@ -11,8 +11,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::identity::GlobalRole;
 use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult, unique_violation};

@@ -13,8 +13,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::disbursement::BankDetails;
 use crate::domain::identity::GlobalRole;
 use crate::error::{AppError, AppResult};

@@ -22,7 +22,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::error::{AppError, AppResult};
 
 /// How long a key is remembered.

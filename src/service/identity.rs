@@ -11,9 +11,9 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::token::{self, OpaqueKind};
 use crate::auth::{Viewer, password};
+use crate::context::AppContext;
 use crate::domain::email::EmailAddress;
 use crate::domain::identity::{GlobalRole, Password, ThrottlePolicy, ThrottleState};
 use crate::domain::locale::Locale;

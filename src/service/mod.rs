@@ -12,6 +12,7 @@ pub mod fund;
 pub mod grant;
 pub mod idempotency;
 pub mod identity;
+pub mod mail_worker;
 pub mod notification;
 pub mod organization;
 pub mod review;

@@ -5,7 +5,7 @@ use entity::user_account;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::domain::locale::Locale;
 use crate::error::{AppError, AppResult};
 use crate::notify::{EmailKind, Recipient, enqueue};

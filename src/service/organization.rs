@@ -15,9 +15,9 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
 use crate::auth::token::{self, OpaqueKind};
+use crate::context::AppContext;
 use crate::domain::country::CountryCode;
 use crate::domain::email::EmailAddress;
 use crate::domain::identity::GlobalRole;

@@ -19,8 +19,8 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::application::{ApplicationEvent, ApplicationStatus, transition};
 use crate::domain::call::CallStatus;
 use crate::domain::identity::GlobalRole;

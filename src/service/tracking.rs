@@ -11,8 +11,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::app::AppContext;
 use crate::auth::Viewer;
+use crate::context::AppContext;
 use crate::domain::call::CallStatus;
 use crate::domain::decision::GrantStatus;
 use crate::domain::disbursement::DisbursementStatus;

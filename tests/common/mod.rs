@@ -330,12 +330,15 @@ impl TestApp {
     }
 
     /// Runs one delivery round of the email worker.
-    pub async fn deliver_mail(&self) -> bridgefund::notify::worker::DeliveryReport {
-        bridgefund::notify::worker::Worker::new(self.context.clone(), self.context.mail.clone())
-            .expect("worker")
-            .deliver_due(None)
-            .await
-            .expect("delivery round")
+    pub async fn deliver_mail(&self) -> bridgefund::service::mail_worker::DeliveryReport {
+        bridgefund::service::mail_worker::Worker::new(
+            self.context.clone(),
+            self.context.mail.clone(),
+        )
+        .expect("worker")
+        .deliver_due(None)
+        .await
+        .expect("delivery round")
     }
 
     /// Messages the memory transport received.

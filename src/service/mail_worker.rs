@@ -10,7 +10,7 @@ use lettre::message::Mailbox;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::app::AppContext;
+use crate::context::AppContext;
 use crate::domain::email_delivery::{AfterFailure, RetryPolicy};
 use crate::notify::outbox;
 use crate::notify::transport::{OutgoingEmail, Transport};
