@@ -4,7 +4,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
@@ -88,7 +87,7 @@ impl Application {
         tracing::info!(address = %listener.local_addr()?, "serving");
 
         let worker = if state.context.config.mail.worker_enabled {
-            let worker = Worker::new(state.context.clone(), Arc::clone(&state.context.mail))?;
+            let worker = Worker::new(state.context.clone())?;
             Some(tokio::spawn(worker.run(stop.clone())))
         } else {
             None

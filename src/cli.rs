@@ -102,7 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config)?;
             config.check_production()?;
             let context = AppContext::connect(config, Clock::system(), None).await?;
-            let worker = Worker::new(context.clone(), context.mail.clone())?;
+            let worker = Worker::new(context.clone())?;
             let stop = CancellationToken::new();
             let running = tokio::spawn(worker.run(stop.clone()));
             shutdown_signal().await;

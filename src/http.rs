@@ -196,8 +196,7 @@ async fn graphql(State(state): State<AppState>, body: GraphqlBody) -> Response {
     }
     let max_batch = state.context.config.graphql.max_batch;
     let response = match batch {
-        BatchRequest::Batch(requests) if max_batch == 0 => {
-            let _ = requests;
+        BatchRequest::Batch(_) if max_batch == 0 => {
             refuse(&meta, "batched requests are turned off")
         }
         BatchRequest::Batch(requests) if requests.len() > max_batch => refuse(

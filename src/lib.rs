@@ -3,6 +3,9 @@
 //! Data flows one way: `graphql → service → domain`, and `service → entity`. The application is
 //! built here (not in `main`) so that integration tests start exactly what production runs.
 
+// Request paths never panic on a missing value; tests may.
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod app;
 pub mod auth;
 pub mod cli;

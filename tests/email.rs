@@ -239,11 +239,7 @@ async fn a_stopping_worker_gives_back_what_it_has_not_sent() {
     }
     let stop = tokio_util::sync::CancellationToken::new();
     stop.cancel();
-    let worker = bridgefund::service::mail_worker::Worker::new(
-        app.context.clone(),
-        app.context.mail.clone(),
-    )
-    .unwrap();
+    let worker = bridgefund::service::mail_worker::Worker::new(app.context.clone()).unwrap();
     let report = worker.deliver_due(Some(&stop)).await.unwrap();
     assert_eq!((report.claimed, report.sent, report.released), (3, 0, 3));
     for row in outbox_rows(&app).await {

@@ -438,7 +438,7 @@ async fn world() -> World {
     let decided = as_(&app, &manager, "mutation($id: ID!, $input: DecisionInput!) { decideApplication(applicationId: $id, input: $input) { grant { id reference } } }",
         json!({ "id": funded, "input": { "outcome": "APPROVE", "amount": { "amount": "200000", "currency": CURRENCY }, "rationale": "Strong plan" } })).await;
     let grant = id_in(&decided["decideApplication"]["grant"]["id"]);
-    as_(&app, &manager, "mutation($g: ID!, $t: [TrancheInputObject!]!) { planTranches(grantId: $g, tranches: $t) { __typename } }",
+    as_(&app, &manager, "mutation($g: ID!, $t: [TrancheInput!]!) { planTranches(grantId: $g, tranches: $t) { __typename } }",
         json!({ "g": grant, "t": [
             { "amount": { "amount": "150000", "currency": CURRENCY }, "dueOn": day(30) },
             { "amount": { "amount": "50000", "currency": CURRENCY }, "dueOn": day(90) }

@@ -131,7 +131,7 @@ async fn world_on(app: TestApp, currency: &'static str, award: &str) -> World {
 }
 
 const GRANT: &str = "query($id: ID!) { grant(id: $id) { amount { amount currency } planned { amount } disbursed { amount } remaining { amount } acceptedAt bankDetailsStatus disbursements { id sequence status amount { amount } waitingOn filingRequired thresholdEquivalent { amount currency } } } }";
-const PLAN: &str = "mutation($g: ID!, $t: [TrancheInputObject!]!, $k: String) { planTranches(grantId: $g, tranches: $t, idempotencyKey: $k) { id sequence status amount { amount } } }";
+const PLAN: &str = "mutation($g: ID!, $t: [TrancheInput!]!, $k: String) { planTranches(grantId: $g, tranches: $t, idempotencyKey: $k) { id sequence status amount { amount } } }";
 const FILING: &str = "mutation($id: ID!, $file: Upload!, $k: String) { recordRemittanceFiling(disbursementId: $id, reference: \"SAFE-2027-118\", filedOn: \"2027-03-20\", document: $file, idempotencyKey: $k) { waitingOn filing { reference sha256 } } }";
 const APPROVE: &str = "mutation($id: ID!, $rate: QuotedRateInput, $k: String) { approveDisbursement(disbursementId: $id, expectedRate: $rate, idempotencyKey: $k) { status filingRequired thresholdEquivalent { amount currency } waitingOn } }";
 const SENT: &str = "mutation($id: ID!, $input: DisbursementSentInput!, $k: String) { markDisbursementSent(disbursementId: $id, input: $input, idempotencyKey: $k) { id status sentOn bankReference actualRate amountSent { amount currency } grant { disbursed { amount } } } }";

@@ -663,7 +663,7 @@ async fn world() -> World {
         json!({ "id": funded, "input": { "outcome": "APPROVE", "amount": { "amount": "200000", "currency": CURRENCY }, "rationale": "Strong plan" } })).await;
     let grant = id_in(&decided["decideApplication"]["grant"]["id"]);
     let grant_reference = id_in(&decided["decideApplication"]["grant"]["reference"]);
-    as_(&app, &manager, "mutation($g: ID!, $t: [TrancheInputObject!]!) { planTranches(grantId: $g, tranches: $t) { __typename } }",
+    as_(&app, &manager, "mutation($g: ID!, $t: [TrancheInput!]!) { planTranches(grantId: $g, tranches: $t) { __typename } }",
         json!({ "g": grant, "t": [
             { "amount": { "amount": "150000", "currency": CURRENCY }, "dueOn": day(30) },
             { "amount": { "amount": "50000", "currency": CURRENCY }, "dueOn": day(90) }

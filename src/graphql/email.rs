@@ -103,6 +103,7 @@ impl EmailMessage {
 }
 
 #[derive(InputObject, Default)]
+#[graphql(name = "EmailOutboxFilterInput")]
 pub struct EmailOutboxFilter {
     /// Only messages in these statuses (all when empty).
     pub statuses: Option<Vec<EmailStatus>>,

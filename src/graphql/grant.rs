@@ -550,7 +550,9 @@ pub struct BankDetailsInput {
     pub currency: String,
 }
 
+/// One tranche of a payment plan.
 #[derive(InputObject)]
+#[graphql(name = "TrancheInput")]
 pub struct TrancheInputObject {
     pub amount: MoneyInput,
     pub due_on: NaiveDate,

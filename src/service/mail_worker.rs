@@ -34,7 +34,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(context: AppContext, transport: Arc<Transport>) -> anyhow::Result<Self> {
+    /// A worker that delivers through the context's transport.
+    pub fn new(context: AppContext) -> anyhow::Result<Self> {
+        let transport = Arc::clone(&context.mail);
         let mail = &context.config.mail;
         let from: Mailbox = mail.from.parse().map_err(|e| {
             anyhow::anyhow!("BRIDGEFUND_MAIL_FROM `{}` is not a mailbox: {e}", mail.from)

@@ -331,14 +331,11 @@ impl TestApp {
 
     /// Runs one delivery round of the email worker.
     pub async fn deliver_mail(&self) -> bridgefund::service::mail_worker::DeliveryReport {
-        bridgefund::service::mail_worker::Worker::new(
-            self.context.clone(),
-            self.context.mail.clone(),
-        )
-        .expect("worker")
-        .deliver_due(None)
-        .await
-        .expect("delivery round")
+        bridgefund::service::mail_worker::Worker::new(self.context.clone())
+            .expect("worker")
+            .deliver_due(None)
+            .await
+            .expect("delivery round")
     }
 
     /// Messages the memory transport received.
