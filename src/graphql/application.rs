@@ -9,7 +9,7 @@ use crate::domain::application::{
     ApplicationStatus as DomainStatus, PartnerStatus as DomainPartnerStatus,
 };
 use crate::domain::country::CountryCode;
-use crate::domain::money::{Currency, Money};
+use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
 use crate::graphql::call::{Call, EligibilityReport};
 use crate::graphql::context::{parse_id, request};
@@ -20,7 +20,8 @@ use crate::graphql::organization::{ApplicantCategory, Organization};
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::review::{ReviewAssignment, score_of};
 use crate::graphql::types::{
-    LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
+    LocalizedText, MoneyInput, MoneyOutput, money, optional_text, parse_countries, parse_sdg,
+    parse_sdgs,
 };
 use crate::service::application::{
     self as service, ApplicationChanges, ApplicationFilter, ApplicationSort,
@@ -255,12 +256,6 @@ async fn permissions(
     }
     let call = call_of(ctx, app).await?;
     service::permissions_for(service::status_of(app)?, &call, request.app.clock.now())
-}
-
-pub(crate) fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
-    Ok(Money::new(minor.max(0), currency)
-        .map_err(AppError::internal)?
-        .into())
 }
 
 /// Shared (with the ranking, and the request's loaders) rather than copied per field.

@@ -10,7 +10,7 @@ use crate::domain::call::{
 };
 use crate::domain::country::CountryCode;
 use crate::domain::eligibility::{Outcome, RuleKind, RuleResult};
-use crate::domain::money::{Currency, Money};
+use crate::domain::money::Currency;
 use crate::domain::submission::{Blocker, BlockerKind, Refusal};
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::graphql::context::{parse_id, request};
@@ -18,7 +18,8 @@ use crate::graphql::fund::Fund;
 use crate::graphql::organization::ApplicantCategory;
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
 use crate::graphql::types::{
-    LocalizedText, MoneyInput, MoneyOutput, optional_text, parse_countries, parse_sdg, parse_sdgs,
+    LocalizedText, MoneyInput, MoneyOutput, money, optional_text, parse_countries, parse_sdg,
+    parse_sdgs,
 };
 use crate::service::call::{self as service, CallFilter, CallSettings, split_delimited};
 
@@ -53,12 +54,6 @@ impl From<CallStatus> for DomainStatus {
             CallStatus::Archived => DomainStatus::Archived,
         }
     }
-}
-
-fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
-    Ok(Money::new(minor.max(0), currency)
-        .map_err(AppError::internal)?
-        .into())
 }
 
 /// One criterion of the review rubric.

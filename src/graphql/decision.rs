@@ -11,12 +11,12 @@ use crate::domain::decision::{
 };
 use crate::domain::money::Currency;
 use crate::error::{AppError, AppResult};
-use crate::graphql::application::{Application, loaders, money};
+use crate::graphql::application::{Application, loaders};
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::errors::note_replay;
 use crate::graphql::identity::User;
-use crate::graphql::types::{MoneyInput, MoneyOutput, optional_text};
+use crate::graphql::types::{MoneyInput, MoneyOutput, money, optional_text};
 use crate::service::decision::{
     self as service, DecisionInput as ParsedDecision, DeskRejectionInput as ParsedDeskRejection,
 };

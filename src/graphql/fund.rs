@@ -6,21 +6,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::fund;
 
-use crate::domain::money::{Currency, Money};
 use crate::error::{AppError, AppResult};
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
-use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput, optional_text};
+use crate::graphql::types::{LocalizedText, MoneyInput, MoneyOutput, optional_text, stored_money};
 use crate::service::fund::{self as service, FundRole, FundSettings};
-
-fn money(minor: i64, currency: &str) -> AppResult<MoneyOutput> {
-    let currency = Currency::parse(currency).map_err(AppError::internal)?;
-    Ok(Money::new(minor.max(0), currency)
-        .map_err(AppError::internal)?
-        .into())
-}
 
 /// Where a fund's money stands, in its currency.
 #[derive(SimpleObject)]
@@ -71,18 +63,19 @@ impl Fund {
         }
         let f = &self.0;
         Ok(Some(FundTotals {
-            budget: money(f.budget_minor, &f.currency)?,
-            allocated: money(f.allocated_minor, &f.currency)?,
-            committed: money(f.committed_minor, &f.currency)?,
-            disbursed: money(f.disbursed_minor, &f.currency)?,
-            available: money(f.budget_minor - f.allocated_minor, &f.currency)?,
+            budget: stored_money(f.budget_minor, &f.currency)?,
+            allocated: stored_money(f.allocated_minor, &f.currency)?,
+            committed: stored_money(f.committed_minor, &f.currency)?,
+            disbursed: stored_money(f.disbursed_minor, &f.currency)?,
+            // A budget lowered below what its calls were given leaves nothing, not a debt.
+            available: stored_money((f.budget_minor - f.allocated_minor).max(0), &f.currency)?,
         }))
     }
 
     /// A single payment whose equivalent is above this needs a tax record filing before it is
     /// sent.
     async fn remittance_threshold(&self) -> AppResult<MoneyOutput> {
-        money(
+        stored_money(
             self.0.remittance_threshold_minor,
             &self.0.remittance_threshold_currency,
         )

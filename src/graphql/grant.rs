@@ -10,7 +10,7 @@ use entity::{disbursement, grant};
 
 use crate::domain::decision::GrantEvent;
 use crate::domain::disbursement::{BankDetails as DomainBankDetails, DisbursementStatus as Domain};
-use crate::domain::money::{Currency, ExchangeRate, Money};
+use crate::domain::money::{Currency, ExchangeRate};
 use crate::domain::tracking::BreakdownLine;
 use crate::error::{AppError, AppResult};
 use crate::graphql::application::{
@@ -22,20 +22,13 @@ use crate::graphql::errors::note_replay;
 use crate::graphql::identity::User;
 use crate::graphql::organization::Organization;
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
-use crate::graphql::types::{MoneyInput, MoneyOutput, optional_text};
+use crate::graphql::types::{MoneyInput, MoneyOutput, money, optional_text, stored_money};
 use crate::service::disbursement::{
     self as disbursements, FilingInput, QuotedRate, SentInput, TrancheInput,
 };
 use crate::service::grant::{self as service, GrantFilter};
 use crate::service::idempotency::{IdempotencyKey, Outcome};
 use crate::service::tracking::{self, DisbursementView as View, Summary};
-
-fn money(minor: i64, currency: &str) -> AppResult<MoneyOutput> {
-    let currency = Currency::parse(currency).map_err(AppError::internal)?;
-    Ok(Money::new(minor, currency)
-        .map_err(AppError::internal)?
-        .into())
-}
 
 fn parse_key(key: Option<String>) -> AppResult<Option<IdempotencyKey>> {
     key.as_deref().map(IdempotencyKey::parse).transpose()
@@ -95,19 +88,19 @@ impl Grant {
     }
     /// The award.
     async fn amount(&self) -> AppResult<MoneyOutput> {
-        money(self.0.amount_minor, &self.0.currency)
+        stored_money(self.0.amount_minor, &self.0.currency)
     }
     /// Tranches planned and not failed or cancelled.
     async fn planned(&self) -> AppResult<MoneyOutput> {
-        money(self.0.planned_minor, &self.0.currency)
+        stored_money(self.0.planned_minor, &self.0.currency)
     }
     /// Sent and confirmed tranches.
     async fn disbursed(&self) -> AppResult<MoneyOutput> {
-        money(self.0.disbursed_minor, &self.0.currency)
+        stored_money(self.0.disbursed_minor, &self.0.currency)
     }
     /// The award not yet disbursed.
     async fn remaining(&self) -> AppResult<MoneyOutput> {
-        money(
+        stored_money(
             self.0.amount_minor - self.0.disbursed_minor,
             &self.0.currency,
         )
@@ -287,7 +280,7 @@ impl Disbursement {
         Grant(self.grant.clone())
     }
     async fn amount(&self) -> AppResult<MoneyOutput> {
-        money(self.row.amount_minor, &self.row.currency)
+        stored_money(self.row.amount_minor, &self.row.currency)
     }
     async fn due_on(&self) -> NaiveDate {
         self.row.due_on
@@ -331,7 +324,7 @@ impl Disbursement {
             .load_one(self.row.fund_id)
             .await?
             .ok_or(AppError::NotFound("fund"))?;
-        money(minor, &fund.remittance_threshold_currency).map(Some)
+        stored_money(minor, &fund.remittance_threshold_currency).map(Some)
     }
     /// The filing, for the fund's managers.
     async fn filing(&self, ctx: &Context<'_>) -> AppResult<Option<RemittanceFiling>> {
@@ -367,7 +360,7 @@ impl Disbursement {
     /// What was sent, in the payee's currency.
     async fn amount_sent(&self) -> AppResult<Option<MoneyOutput>> {
         match (&self.row.amount_sent_minor, &self.row.payee_currency) {
-            (Some(minor), Some(currency)) => money(*minor, currency).map(Some),
+            (Some(minor), Some(currency)) => stored_money(*minor, currency).map(Some),
             _ => Ok(None),
         }
     }
@@ -469,10 +462,10 @@ impl BreakdownEntry {
         &self.0.key
     }
     async fn committed(&self) -> AppResult<MoneyOutput> {
-        money(self.0.committed_minor, self.1.code())
+        money(self.0.committed_minor, self.1)
     }
     async fn disbursed(&self) -> AppResult<MoneyOutput> {
-        money(self.0.disbursed_minor, self.1.code())
+        money(self.0.disbursed_minor, self.1)
     }
     /// Grants counted under the key, wholly or in part.
     async fn grants(&self) -> i32 {
@@ -487,17 +480,17 @@ pub struct MoneySummary(Summary, Currency);
 #[Object]
 impl MoneySummary {
     async fn budget(&self) -> AppResult<MoneyOutput> {
-        money(self.0.budget_minor, self.1.code())
+        money(self.0.budget_minor, self.1)
     }
     async fn committed(&self) -> AppResult<MoneyOutput> {
-        money(self.0.committed_minor, self.1.code())
+        money(self.0.committed_minor, self.1)
     }
     async fn disbursed(&self) -> AppResult<MoneyOutput> {
-        money(self.0.disbursed_minor, self.1.code())
+        money(self.0.disbursed_minor, self.1)
     }
     /// Budget not yet committed.
     async fn remaining(&self) -> AppResult<MoneyOutput> {
-        money(self.0.remaining_minor(), self.1.code())
+        money(self.0.remaining_minor(), self.1)
     }
     async fn grants(&self) -> i32 {
         i32::try_from(self.0.grants).unwrap_or(i32::MAX)

@@ -12,15 +12,14 @@ use crate::domain::review::{
 };
 use crate::error::{AppError, AppResult};
 use crate::graphql::application::{
-    Application, ApplicationPartner, BudgetLine, call_of, currency_of, loaders, money,
-    organization_by_id,
+    Application, ApplicationPartner, BudgetLine, call_of, currency_of, loaders, organization_by_id,
 };
 use crate::graphql::call::Call;
 use crate::graphql::context::{parse_id, request};
 use crate::graphql::identity::User;
 use crate::graphql::organization::Organization;
 use crate::graphql::pagination::{Conn, PageRequest, connection, wants_total};
-use crate::graphql::types::{LocalizedText, MoneyOutput, optional_text};
+use crate::graphql::types::{LocalizedText, MoneyOutput, money, optional_text};
 use crate::service::call::split_delimited;
 use crate::service::review::{self as service, ReviewInput as ParsedReview};
 

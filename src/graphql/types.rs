@@ -28,6 +28,20 @@ impl From<Money> for MoneyOutput {
     }
 }
 
+/// A stored amount as the schema shows it. Stored amounts are never negative; one that is breaks an
+/// invariant of the database, so it is an internal error rather than a zero on the screen.
+pub(crate) fn money(minor: i64, currency: Currency) -> AppResult<MoneyOutput> {
+    Ok(Money::new(minor, currency)
+        .map_err(AppError::internal)?
+        .into())
+}
+
+/// [`money`] for an amount whose currency is kept as its ISO 4217 code: an unknown stored code is
+/// an internal error, never a default.
+pub(crate) fn stored_money(minor: i64, code: &str) -> AppResult<MoneyOutput> {
+    money(minor, Currency::parse(code).map_err(AppError::internal)?)
+}
+
 /// An amount of money as input: a non-negative decimal string in major units, with at most the
 /// currency's minor digits, and an ISO 4217 code.
 #[derive(InputObject, Debug, Clone)]
