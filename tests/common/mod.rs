@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod smtp;
+pub mod world;
 
 use std::net::SocketAddr;
 use std::time::Duration;
