@@ -773,7 +773,7 @@ fn content_snapshot(app: &application::Model) -> serde_json::Value {
     })
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(call_id = %call_id, organization_id = %organization_id, viewer = ?viewer.optional_user_id()))]
 pub async fn create(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -857,7 +857,7 @@ pub async fn create(
     Ok(app)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn update(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -956,7 +956,7 @@ fn stale(base: i32, current: i32) -> AppError {
 }
 
 /// An owner of a partner organisation accepts or declines being named on a draft.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, organization_id = %organization_id, viewer = ?viewer.optional_user_id()))]
 pub async fn respond_to_partnership(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -1037,7 +1037,7 @@ async fn call_for_submission(db: &impl ConnectionTrait, id: Uuid) -> AppResult<c
 /// Submits a draft: the call must still accept submissions, every partner must have accepted,
 /// and every eligibility rule must pass. What was submitted is frozen in a snapshot, and the
 /// applicant's members and the fund's managers are told, each in their language.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn submit(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -1173,7 +1173,7 @@ pub async fn members_of(db: &impl ConnectionTrait, organization: Uuid) -> AppRes
         .collect())
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn withdraw(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -1592,7 +1592,7 @@ pub struct Upload {
 
 /// Attaches a document to a draft. The content is checked against its declared type, hashed, and
 /// stored before the row is written; if the row cannot be written the stored file is removed.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn upload_document(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -1660,7 +1660,7 @@ pub async fn upload_document(
 }
 
 /// Removes a document from a draft.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(document_id = %document_id, viewer = ?viewer.optional_user_id()))]
 pub async fn remove_document(
     ctx: &AppContext,
     viewer: &Viewer,

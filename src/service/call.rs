@@ -238,7 +238,7 @@ async fn allocate(
     Ok(())
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(fund_id = %fund_id, viewer = ?viewer.optional_user_id()))]
 pub async fn create(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -318,7 +318,7 @@ pub async fn create(
 
 /// Changes a call. A draft changes freely (its budget re-allocated from the fund); an open call
 /// only gets a later closing time; after that nothing changes.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn update(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -444,7 +444,7 @@ async fn apply(
 
 /// Asks for a draft to open: at once if its window has started, else when it does (the
 /// scheduler). A call opens with a rubric, and never after its closing time.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn open(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -501,7 +501,7 @@ pub async fn open(
 /// becomes now, the audit event keeps the announced one, and the members of every organisation
 /// that still has a draft in the call are told, each in their language, that it can no longer be
 /// submitted.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn close(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -623,7 +623,7 @@ async fn tell_drafts_closed_early(
 }
 
 /// Archives a decided call, or abandons a draft (its budget goes back to the fund).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn archive(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -718,7 +718,7 @@ pub async fn apply_schedule(ctx: &AppContext) -> AppResult<usize> {
 }
 
 /// Changes the eligibility rules of a draft call. NGO_ONLY can be neither removed nor weakened.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn change_rules(
     ctx: &AppContext,
     viewer: &Viewer,

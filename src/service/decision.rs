@@ -130,7 +130,7 @@ async fn add_committed(
 /// awards at least the call's minimum and at most the smaller of the requested amount and the
 /// call's maximum. Managers who belong to the applicant or a partner organisation may not decide
 /// it.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(application_id = %application_id, viewer = ?viewer.optional_user_id()))]
 pub async fn decide(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -354,7 +354,7 @@ async fn decide_in(
 /// while the call is open or after it closed. Same permissions as [`decide`]. The decision records
 /// the reason; the applicant's members get the decision letter, and a closed call whose last
 /// undecided application this was becomes `DECIDED`.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(application_id = %application_id, viewer = ?viewer.optional_user_id()))]
 pub async fn desk_reject(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -545,7 +545,7 @@ async fn settle_call(
 }
 
 /// Marks a closed call decided, for a manager; refused while an application waits.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(call_id = %call_id, viewer = ?viewer.optional_user_id()))]
 pub async fn mark_call_decided(
     ctx: &AppContext,
     viewer: &Viewer,

@@ -264,7 +264,7 @@ pub struct Planned {
 /// Plans tranches of a grant (managers). Their total never exceeds what is left of the award:
 /// the grant's planned total rises with one conditional update. A replay answers the tranches the
 /// first request created.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(grant_id = %grant_id, viewer = ?viewer.optional_user_id()))]
 pub async fn plan_tranches(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -416,7 +416,7 @@ async fn plan_in(
 }
 
 /// A manager records that a tranche's condition is met, which lets it be approved.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn mark_condition_met(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -463,7 +463,7 @@ pub async fn mark_condition_met(
 /// Approves a planned tranche: by a manager other than the one who planned it, once its
 /// condition is met. For a fund not paying in the threshold's currency, the expected rate to it
 /// is recorded, and with it whether a remittance filing will be needed.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn approve(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -616,7 +616,7 @@ async fn tell_filing_needed(
 
 /// Records the tax record filing for a payment above the remittance threshold (managers),
 /// with its document.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn record_filing(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -717,7 +717,7 @@ pub async fn filing_of(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<
 /// Records that an approved tranche was sent (managers). The grantee must have accepted the
 /// grant and have approved bank details; the remittance rule is checked again with the rate
 /// actually used. The grant's and the fund's disbursed totals rise with conditional updates.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn mark_sent(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -942,7 +942,7 @@ async fn move_fund_disbursed(
 }
 
 /// A member of the grantee confirms the money arrived; the fund's managers are told.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn confirm_received(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -1308,7 +1308,7 @@ pub async fn send_overdue_notices(ctx: &AppContext) -> AppResult<usize> {
 /// Ends a grant (managers). Completion needs every tranche settled; termination cancels the
 /// tranches not sent and waits for money on its way. Either way, the part of the award not
 /// disbursed stops being committed, in the call and in the fund, in the same transaction.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(grant_id = %grant_id, viewer = ?viewer.optional_user_id()))]
 pub async fn close_grant(
     ctx: &AppContext,
     viewer: &Viewer,

@@ -105,7 +105,7 @@ async fn require_users(db: &impl ConnectionTrait, ids: &[Uuid], field: &str) -> 
     Ok(())
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(viewer = ?viewer.optional_user_id()))]
 pub async fn create(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -181,7 +181,7 @@ pub async fn create(
 
 /// Changes a fund's settings. The currency is fixed once money is allocated, and the budget can
 /// never fall below what is allocated or committed (checked in the update itself).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn update(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -289,7 +289,7 @@ pub async fn list(ctx: &AppContext, page: &PageRequest) -> AppResult<Page<fund::
 }
 
 /// Adds a manager (admins) or a reviewer to the pool (the fund's managers).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(fund_id = %fund_id, user_id = %user_id, viewer = ?viewer.optional_user_id()))]
 pub async fn add_member(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -355,7 +355,7 @@ pub async fn add_member(
 }
 
 /// Removes a manager (admins; never the last one) or a reviewer from the pool (the managers).
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(fund_id = %fund_id, user_id = %user_id, viewer = ?viewer.optional_user_id()))]
 pub async fn remove_member(
     ctx: &AppContext,
     viewer: &Viewer,

@@ -132,7 +132,7 @@ pub fn bank_details_of(grant: &grant::Model) -> AppResult<Option<BankDetails>> {
 }
 
 /// A member of the grantee accepts the grant's conditions; needed before the first payment.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn accept(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -181,7 +181,7 @@ pub async fn accept(
 
 /// A member of the grantee records where to be paid. The first details may be used at once; a
 /// change afterwards waits for a manager's approval, and the managers are told.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn set_bank_details(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -269,7 +269,7 @@ pub async fn set_bank_details(
 }
 
 /// A manager approves changed bank details, so payments may go out again.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn approve_bank_details(
     ctx: &AppContext,
     viewer: &Viewer,

@@ -804,7 +804,7 @@ pub async fn me(ctx: &AppContext, viewer: &Viewer) -> AppResult<user_account::Mo
         .ok_or(AppError::Unauthenticated)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(viewer = ?viewer.optional_user_id()))]
 pub async fn update_me(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -883,7 +883,7 @@ pub async fn require_admin(ctx: &AppContext, viewer: &Viewer) -> AppResult<Uuid>
     }
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(user_id = %user_id, viewer = ?viewer.optional_user_id()))]
 pub async fn grant_role(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -929,7 +929,7 @@ pub async fn grant_role(
     Ok(user)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(user_id = %user_id, viewer = ?viewer.optional_user_id()))]
 pub async fn revoke_role(
     ctx: &AppContext,
     viewer: &Viewer,

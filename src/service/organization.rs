@@ -146,7 +146,7 @@ async fn owned(db: &impl ConnectionTrait, user: Uuid, id: Uuid) -> AppResult<org
     }
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(viewer = ?viewer.optional_user_id()))]
 pub async fn create(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -203,7 +203,7 @@ pub async fn create(
     Ok(org)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn update(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -299,7 +299,7 @@ pub async fn list(
 }
 
 /// Invites someone to join by email. Only owners may.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(org_id = %org_id, viewer = ?viewer.optional_user_id()))]
 pub async fn invite(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -385,7 +385,7 @@ pub async fn invite(
 }
 
 /// Accepts an invitation: the signed-in viewer's email must be the invited one.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(viewer = ?viewer.optional_user_id()))]
 pub async fn accept_invitation(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -461,7 +461,7 @@ pub async fn accept_invitation(
     Ok(org)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(org_id = %org_id, viewer = ?viewer.optional_user_id()))]
 pub async fn add_registration(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -494,7 +494,7 @@ pub async fn add_registration(
     Ok(row)
 }
 
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn remove_registration(
     ctx: &AppContext,
     viewer: &Viewer,

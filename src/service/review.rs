@@ -332,7 +332,7 @@ fn assignment_snapshot(row: &assignment::Model) -> serde_json::Value {
 }
 
 /// Assigns a reviewer from the fund's pool to an application under (or awaiting) review.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(application_id = %application_id, reviewer = %reviewer, viewer = ?viewer.optional_user_id()))]
 pub async fn assign(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -412,7 +412,7 @@ pub async fn assign(
 }
 
 /// Removes an assignment whose review has not been submitted.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn unassign(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -463,7 +463,7 @@ pub async fn unassign(
 /// Gives every submitted or under-review application of the call the call's number of
 /// reviewers, balanced across the pool, never a conflicted or recused one. One transaction:
 /// all the assignments are made, or none.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(call_id = %call_id, viewer = ?viewer.optional_user_id()))]
 pub async fn auto_assign(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -605,7 +605,7 @@ async fn own_assignment(
 
 /// The reviewer declares a conflict of interest: they are recused, the fund's managers are told
 /// to assign someone else, and the declaration goes to the audit trail.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn declare_conflict(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -704,7 +704,7 @@ async fn writable(
 }
 
 /// Saves a draft of the review; it may be partial, and only the reviewer sees it.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn save_draft(
     ctx: &AppContext,
     viewer: &Viewer,
@@ -761,7 +761,7 @@ pub async fn save_draft(
 /// Submits the review: every criterion scored within its range with a justification, and a
 /// recommendation. It cannot change afterwards. The application's standing is recomputed from
 /// all its submitted reviews while its row is locked, so concurrent submissions cannot lose one.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(id = %id, viewer = ?viewer.optional_user_id()))]
 pub async fn submit(
     ctx: &AppContext,
     viewer: &Viewer,
