@@ -13,6 +13,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
+use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -36,7 +37,7 @@ use crate::service::idempotency::{self, IdempotencyKey, Keyed, Outcome};
 use crate::service::notification::email_users;
 
 /// A tranche to plan, parsed at the edge.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TrancheInput {
     pub amount: Money,
     pub due_on: NaiveDate,
@@ -44,7 +45,7 @@ pub struct TrancheInput {
 }
 
 /// An exchange rate with where it came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct QuotedRate {
     pub rate: ExchangeRate,
     pub source: String,
@@ -52,7 +53,7 @@ pub struct QuotedRate {
 }
 
 /// What the manager records when the money leaves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SentInput {
     pub bank_reference: String,
     pub sent_on: NaiveDate,
@@ -64,14 +65,24 @@ pub struct SentInput {
     pub amount_sent: Money,
 }
 
-/// A filing's document, as uploaded.
-#[derive(Debug)]
+/// A filing's document, as uploaded. An idempotency key hashes the document by its digest.
+#[derive(Debug, Serialize)]
 pub struct FilingInput {
     pub reference: String,
     pub filed_on: NaiveDate,
     pub file_name: String,
     pub content_type: String,
+    #[serde(serialize_with = "sha256_hex")]
     pub content: bytes::Bytes,
+}
+
+fn sha256_hex<S: serde::Serializer>(content: &bytes::Bytes, out: S) -> Result<S::Ok, S::Error> {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    out.serialize_str(&digest)
 }
 
 pub fn status_of(row: &disbursement::Model) -> AppResult<DisbursementStatus> {
@@ -137,16 +148,21 @@ fn describe(waits: &[Waiting]) -> String {
         .join("; ")
 }
 
+/// The keyed request, when the client sent a key: its arguments are the parsed input itself, so
+/// what tells a retry from a different request cannot drift from what the use case reads.
 fn key(
     mutation: &'static str,
     key: Option<IdempotencyKey>,
-    arguments: serde_json::Value,
-) -> Option<Keyed> {
-    key.map(|key| Keyed {
-        mutation,
-        key,
-        arguments,
+    arguments: impl Serialize,
+) -> AppResult<Option<Keyed>> {
+    key.map(|key| {
+        Ok(Keyed {
+            mutation,
+            key,
+            arguments: serde_json::to_value(arguments).map_err(AppError::internal)?,
+        })
     })
+    .transpose()
 }
 
 async fn fund_of(db: &impl ConnectionTrait, id: Uuid) -> AppResult<fund::Model> {
@@ -274,14 +290,7 @@ pub async fn plan_tranches(
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<Outcome<Planned>> {
     let user = viewer.user_id()?;
-    let keyed = key(
-        "planTranches",
-        idempotency_key,
-        json!({
-            "grantId": grant_id,
-            "tranches": tranches.iter().map(|t| json!({ "amount": t.amount.to_string(), "dueOn": t.due_on, "condition": t.condition })).collect::<Vec<_>>(),
-        }),
-    );
+    let keyed = key("planTranches", idempotency_key, (grant_id, &tranches))?;
     let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         plan_in(ctx, txn, user, actor, grant_id, &tranches).await
     })
@@ -473,14 +482,7 @@ pub async fn approve(
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<Outcome<disbursement::Model>> {
     let user = viewer.user_id()?;
-    let keyed = key(
-        "approveDisbursement",
-        idempotency_key,
-        json!({
-            "id": id,
-            "expectedRate": expected.as_ref().map(|q| json!({ "rate": q.rate.to_string(), "source": q.source, "on": q.on })),
-        }),
-    );
+    let keyed = key("approveDisbursement", idempotency_key, (id, &expected))?;
     let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         approve_in(ctx, txn, user, actor, id, expected.as_ref()).await
     })
@@ -633,11 +635,7 @@ pub async fn record_filing(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let keyed = key(
-        "recordRemittanceFiling",
-        idempotency_key,
-        json!({ "id": id, "reference": input.reference, "filedOn": input.filed_on, "sha256": sha256 }),
-    );
+    let keyed = key("recordRemittanceFiling", idempotency_key, (id, &input))?;
     let storage_key = Uuid::now_v7().to_string();
     let stored = std::sync::atomic::AtomicBool::new(false);
     let result = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
@@ -727,16 +725,7 @@ pub async fn mark_sent(
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<Outcome<disbursement::Model>> {
     let user = viewer.user_id()?;
-    let keyed = key(
-        "markDisbursementSent",
-        idempotency_key,
-        json!({
-            "id": id, "bankReference": input.bank_reference, "sentOn": input.sent_on,
-            "rateToThreshold": input.rate_to_threshold.map(|r| r.to_string()),
-            "rateToPayee": input.rate_to_payee.map(|r| r.to_string()),
-            "amountSent": input.amount_sent.to_string(),
-        }),
-    );
+    let keyed = key("markDisbursementSent", idempotency_key, (id, &input))?;
     let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         mark_sent_in(ctx, txn, user, actor, id, &input).await
     })
@@ -951,11 +940,7 @@ pub async fn confirm_received(
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<Outcome<disbursement::Model>> {
     let user = viewer.user_id()?;
-    let keyed = key(
-        "confirmDisbursementReceived",
-        idempotency_key,
-        json!({ "id": id }),
-    );
+    let keyed = key("confirmDisbursementReceived", idempotency_key, id)?;
     let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         let now = ctx.clock.now();
         let row = find(txn, id)
@@ -1092,11 +1077,7 @@ async fn take_back(
         ),
     };
     let user = viewer.user_id()?;
-    let keyed = key(
-        mutation,
-        idempotency_key,
-        json!({ "id": id, "reason": reason }),
-    );
+    let keyed = key(mutation, idempotency_key, (id, &reason))?;
     let outcome = idempotency::run_with_replay(ctx, user, keyed.as_ref(), async |txn| {
         let now = ctx.clock.now();
         let (row, grant) = managed(txn, user, id).await?;
